@@ -1,0 +1,332 @@
+package trexrc
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/kadapter/kadapter/cleaners/trex"
+	"github.com/kadapter/kadapter/pipeline"
+)
+
+// ShardDir is the folder of --out that holds the cleaned shards.
+const ShardDir = "shards"
+
+// shardFormat changes when the shard layout or the cleaning changes, so
+// that --resume never mixes shards of two versions.
+const shardFormat = 1
+
+// exampleFields are the columns of the original example layout.
+var exampleFields = []arrow.Field{
+	{Name: "docid", Type: arrow.BinaryTypes.String},
+	{Name: "token", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	{Name: "relation", Type: arrow.BinaryTypes.String},
+	{Name: "subj_start", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "subj_end", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "obj_start", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "obj_end", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "subj_label", Type: arrow.BinaryTypes.String},
+	{Name: "obj_label", Type: arrow.BinaryTypes.String},
+}
+
+// ShardSchema is the schema of a cleaned shard: the example columns plus
+// content_hash, a hash of the example's content used to draw the split.
+var ShardSchema = arrow.NewSchema(append(append([]arrow.Field{}, exampleFields...),
+	arrow.Field{Name: "content_hash", Type: arrow.PrimitiveTypes.Uint64}), nil)
+
+// SplitSchema is the schema of train.arrow and dev.arrow: the example
+// columns plus label, the index of the relation in the 410-entry list of
+// the released fac-adapter (-1 when absent).
+var SplitSchema = arrow.NewSchema(append(append([]arrow.Field{}, exampleFields...),
+	arrow.Field{Name: "label", Type: arrow.PrimitiveTypes.Int64}), nil)
+
+// RelationCount is a relation and its number of examples.
+type RelationCount struct {
+	Relation string `json:"relation"`
+	Examples int64  `json:"examples"`
+}
+
+// InputResult is what pass 1 records for one input (the .done.json file
+// beside its shard, and an entry of the manifest).
+type InputResult struct {
+	Name    string `json:"name"`
+	Size    int64  `json:"size"`
+	ModUnix int64  `json:"mod_unix"`
+	Shard   string `json:"shard"`
+	Format  int    `json:"format"`
+	// Error is the problem that stopped reading this input early (truncated
+	// or invalid JSON, unreadable file); the examples before it are kept.
+	Error     string          `json:"error,omitempty"`
+	Counts    trex.Counts     `json:"counts"`
+	Relations []RelationCount `json:"relations"` // first-appearance order
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// shardName is a stable file name for a source's shard.
+func shardName(src pipeline.Source) string {
+	h := fnv.New64a()
+	h.Write([]byte(src.Name))
+	base := filepath.Base(src.Entry)
+	if src.Entry == "" {
+		base = filepath.Base(src.Path)
+	}
+	base = unsafeChars.ReplaceAllString(pipeline.StripCompressionExt(base), "_")
+	if len(base) > 80 {
+		base = base[:80]
+	}
+	return fmt.Sprintf("%s-%016x.arrow", base, h.Sum64())
+}
+
+func donePath(shard string) string { return strings.TrimSuffix(shard, ".arrow") + ".done.json" }
+
+// loadDone returns the recorded result of a finished input, or nil when
+// the input must be (re)done.
+func loadDone(dir string, src pipeline.Source) *InputResult {
+	shard := filepath.Join(dir, shardName(src))
+	b, err := os.ReadFile(donePath(shard))
+	if err != nil {
+		return nil
+	}
+	var r InputResult
+	if json.Unmarshal(b, &r) != nil || r.Name != src.Name || r.Size != src.Size || r.ModUnix != src.ModUnix || r.Format != shardFormat {
+		return nil
+	}
+	if _, err := os.Stat(shard); err != nil {
+		return nil
+	}
+	return &r
+}
+
+// BadRecordError is returned under --strict for the first bad record.
+type BadRecordError struct {
+	Input  string
+	Index  int   // 0-based document index in the input's array (-1 for the file)
+	Offset int64 // byte offset of the document
+	Reason string
+	Err    error
+}
+
+func (e *BadRecordError) Error() string {
+	if e.Index < 0 {
+		return fmt.Sprintf("%s: %s: %v", e.Input, e.Reason, e.Err)
+	}
+	return fmt.Sprintf("%s: document %d at byte offset %d: %s: %v", e.Input, e.Index, e.Offset, e.Reason, e.Err)
+}
+
+func (e *BadRecordError) Unwrap() error { return e.Err }
+
+// hashExample is an FNV-1a hash of the example's content.
+func hashExample(ex *trex.Example) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	str := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= prime
+		}
+		h ^= 0x1f
+		h *= prime
+	}
+	str(ex.DocID)
+	for _, t := range ex.Tokens {
+		str(t)
+	}
+	str(ex.Relation)
+	var b [32]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(ex.SubjStart))
+	binary.LittleEndian.PutUint64(b[8:], uint64(ex.SubjEnd))
+	binary.LittleEndian.PutUint64(b[16:], uint64(ex.ObjStart))
+	binary.LittleEndian.PutUint64(b[24:], uint64(ex.ObjEnd))
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= prime
+	}
+	str(ex.SubjLabel)
+	str(ex.ObjLabel)
+	return h
+}
+
+type shardWriter struct {
+	sink                    *pipeline.ArrowSink
+	docid, rel, subjL, objL *array.StringBuilder
+	tok                     *array.ListBuilder
+	tokv                    *array.StringBuilder
+	ss, se, os, oe          *array.Int64Builder
+	hash                    *array.Uint64Builder
+}
+
+func newShardWriter(path string, zstd bool) (*shardWriter, error) {
+	s, err := pipeline.NewArrowSink(path, ShardSchema, pipeline.ArrowOptions{Zstd: zstd, BatchRows: 4096})
+	if err != nil {
+		return nil, err
+	}
+	b := s.Builder()
+	w := &shardWriter{sink: s,
+		docid: b.Field(0).(*array.StringBuilder), tok: b.Field(1).(*array.ListBuilder),
+		rel: b.Field(2).(*array.StringBuilder),
+		ss:  b.Field(3).(*array.Int64Builder), se: b.Field(4).(*array.Int64Builder),
+		os: b.Field(5).(*array.Int64Builder), oe: b.Field(6).(*array.Int64Builder),
+		subjL: b.Field(7).(*array.StringBuilder), objL: b.Field(8).(*array.StringBuilder),
+		hash: b.Field(9).(*array.Uint64Builder)}
+	w.tokv = w.tok.ValueBuilder().(*array.StringBuilder)
+	return w, nil
+}
+
+func (w *shardWriter) add(ex *trex.Example) error {
+	w.docid.Append(ex.DocID)
+	w.tok.Append(true)
+	for _, t := range ex.Tokens {
+		w.tokv.Append(t)
+	}
+	w.rel.Append(ex.Relation)
+	w.ss.Append(ex.SubjStart)
+	w.se.Append(ex.SubjEnd)
+	w.os.Append(ex.ObjStart)
+	w.oe.Append(ex.ObjEnd)
+	w.subjL.Append(ex.SubjLabel)
+	w.objL.Append(ex.ObjLabel)
+	w.hash.Append(hashExample(ex))
+	return w.sink.RowDone()
+}
+
+// cleanInput runs pass 1 on one input: clean every document into the
+// input's shard, then record its result (.done.json) — both atomically.
+func cleanInput(ctx context.Context, src pipeline.Source, dir string, opts *Options, prog *pipeline.Progress) (*InputResult, error) {
+	shard := filepath.Join(dir, shardName(src))
+	res := &InputResult{Name: src.Name, Size: src.Size, ModUnix: src.ModUnix, Shard: filepath.Base(shard), Format: shardFormat}
+	w, err := newShardWriter(shard, opts.Zstd)
+	if err != nil {
+		return nil, err
+	}
+	defer w.sink.Abort()
+
+	relIdx := map[string]int{}
+	c := trex.NewCleaner()
+	emit := func(ex *trex.Example) error {
+		i, ok := relIdx[ex.Relation]
+		if !ok {
+			i = len(res.Relations)
+			relIdx[ex.Relation] = i
+			res.Relations = append(res.Relations, RelationCount{Relation: strings.Clone(ex.Relation)})
+		}
+		res.Relations[i].Examples++
+		return w.add(ex)
+	}
+
+	rc, err := src.Open(progBytes(prog))
+	if err != nil {
+		if opts.Strict {
+			return nil, &BadRecordError{Input: src.Name, Index: -1, Reason: "unreadable input", Err: err}
+		}
+		res.Error = err.Error()
+	} else {
+		err = readDocs(ctx, rc, src, c, emit, opts, prog, res)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	res.Counts = c.Counts()
+	if _, err := w.sink.Close(); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(res, "", " ")
+	if err != nil {
+		return nil, err
+	}
+	if err := pipeline.WriteFileAtomic(donePath(shard), append(b, '\n')); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func progBytes(p *pipeline.Progress) *atomic.Int64 {
+	if p == nil {
+		return nil
+	}
+	return p.Bytes()
+}
+
+// readDocs splits the input's array and cleans each document.
+func readDocs(ctx context.Context, r io.Reader, src pipeline.Source, c *trex.Cleaner, emit func(*trex.Example) error, opts *Options, prog *pipeline.Progress, res *InputResult) error {
+	a := pipeline.NewArrayReader(r, src.Name, pipeline.ArrayOptions{MaxElement: opts.MaxDocumentBytes})
+	var lastExamples int64
+	for n := 0; ; n++ {
+		if n&63 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		raw, err := a.Next()
+		if err == io.EOF {
+			break
+		}
+		var tooLarge *pipeline.ElementTooLargeError
+		if errors.As(err, &tooLarge) {
+			if opts.Strict {
+				return &BadRecordError{Input: src.Name, Index: tooLarge.Index, Offset: tooLarge.Offset, Reason: trex.ReasonDocumentTooLarge, Err: err}
+			}
+			c.CountTooLarge()
+			opts.warnf("%v", err)
+			continue
+		}
+		if err != nil {
+			var se *pipeline.SyntaxError
+			if opts.Strict || !errors.As(err, &se) && !isReadError(err) {
+				if errors.As(err, &se) || isReadError(err) {
+					return &BadRecordError{Input: src.Name, Index: -1, Reason: "invalid JSON array", Err: err}
+				}
+				return err
+			}
+			res.Error = err.Error()
+			opts.warnf("%v (keeping the %d documents before it)", err, a.Index())
+			break
+		}
+		before := c.Counts()
+		err = c.Clean(raw, emit)
+		var de *trex.DocumentError
+		if errors.As(err, &de) {
+			if opts.Strict {
+				return &BadRecordError{Input: src.Name, Index: a.Index(), Offset: a.Offset(), Reason: trex.ReasonMalformedDocument, Err: err}
+			}
+			opts.warnf("%s: document %d at byte offset %d: %v (skipped)", src.Name, a.Index(), a.Offset(), err)
+		} else if err != nil {
+			return err
+		}
+		if opts.Strict {
+			after := c.Counts()
+			if after.BadSentenceID > before.BadSentenceID || after.MalformedTriples > before.MalformedTriples {
+				reason := trex.ReasonBadSentenceID
+				if after.MalformedTriples > before.MalformedTriples {
+					reason = trex.ReasonMalformedTriple
+				}
+				return &BadRecordError{Input: src.Name, Index: a.Index(), Offset: a.Offset(), Reason: reason, Err: errors.New("a triple cannot be read")}
+			}
+		}
+		if prog != nil {
+			prog.AddDocs(1)
+			ex := c.Counts().Examples
+			prog.AddRecords(ex - lastExamples)
+			lastExamples = ex
+		}
+	}
+	return nil
+}
+
+// isReadError reports whether err is an I/O error of the input (wrapped
+// by the splitter with the input's name), as opposed to a bug.
+func isReadError(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe) || strings.Contains(err.Error(), "read error at byte offset") || errors.Is(err, io.ErrUnexpectedEOF)
+}

@@ -1,0 +1,432 @@
+// Package trex turns raw T-REx documents (the re-nlg_*.json dump) into the
+// relation-classification examples of K-Adapter's scripts/clean_T_REx.py
+// func(): same examples, same order, same word indices (spec §8.1,
+// quirks 28-29), with every dropped triple counted by reason.
+//
+// Offsets in T-REx are Unicode code points, as Python indexes str; they
+// are converted to byte offsets without copying the text into runes.
+// Property ids stay strings ("P17"); the integer ids of the original
+// __main__ (quirk 30) are not produced.
+package trex
+
+import (
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/bytedance/sonic"
+)
+
+// Entity is the subject, object or predicate of a triple; only the fields
+// the cleaner needs are decoded. They are kept as raw JSON (no copy, no
+// allocation) and parsed by the cleaner: a missing key is nil.
+type Entity struct {
+	URI        sonic.NoCopyRawMessage `json:"uri"`
+	Boundaries sonic.NoCopyRawMessage `json:"boundaries"`
+}
+
+// Triple is one aligned Wikidata triple of a document.
+type Triple struct {
+	SentenceID sonic.NoCopyRawMessage `json:"sentence_id"`
+	Subject    Entity                 `json:"subject"`
+	Object     Entity                 `json:"object"`
+	Predicate  Entity                 `json:"predicate"`
+}
+
+// Document is the part of a T-REx document that the cleaner reads, as
+// decoded by sonic; other keys (title, uri, entities, ...) are skipped.
+// The boundary lists stay raw JSON and are parsed into flat offset arrays
+// without per-word allocations.
+type Document struct {
+	DocID               sonic.NoCopyRawMessage `json:"docid"`
+	Text                *string                `json:"text"`
+	SentencesBoundaries sonic.NoCopyRawMessage `json:"sentences_boundaries"`
+	WordsBoundaries     sonic.NoCopyRawMessage `json:"words_boundaries"`
+	Triples             []Triple               `json:"triples"`
+}
+
+// Example is one cleaned example, in the layout of the original
+// T_REx_example.json (before its integer relation ids). Word indices are
+// inclusive. Tokens and the strings are only valid during the callback
+// that receives the example: copy them to keep them.
+type Example struct {
+	DocID     string
+	Tokens    []string
+	Relation  string // property id, e.g. "P17"
+	SubjStart int64
+	SubjEnd   int64
+	ObjStart  int64
+	ObjEnd    int64
+	SubjLabel string // last path component of the subject URI
+	ObjLabel  string
+}
+
+// Drop reasons, as used in Counts.ByReason and manifests.
+const (
+	ReasonNullBoundaries    = "null_boundaries"      // subject or object boundaries null or empty (the original's falsy test)
+	ReasonUnaligned         = "unaligned_boundaries" // boundaries not on word edges of the sentence (count != 4)
+	ReasonBadSentenceID     = "bad_sentence_id"      // sentence_id missing, negative or past the sentences
+	ReasonMalformedTriple   = "malformed_triple"     // subject/object/predicate or a URI missing, boundaries with < 2 values
+	ReasonMalformedDocument = "malformed_document"   // not a JSON object of the expected types, or a required key missing
+	ReasonDocumentTooLarge  = "document_too_large"   // larger than the splitter's element limit (counted by callers)
+)
+
+// Counts are the cleaner's tallies. Triples counts the triples of the
+// documents that could be decoded; every one of them is either an example
+// or dropped for exactly one reason.
+type Counts struct {
+	Documents          int64 `json:"documents"`           // documents decoded
+	MalformedDocuments int64 `json:"malformed_documents"` // documents rejected whole
+	TooLargeDocuments  int64 `json:"too_large_documents"`
+	Triples            int64 `json:"triples"`
+	Examples           int64 `json:"examples"`
+	NullBoundaries     int64 `json:"null_boundaries"`
+	Unaligned          int64 `json:"unaligned_boundaries"`
+	BadSentenceID      int64 `json:"bad_sentence_id"`
+	MalformedTriples   int64 `json:"malformed_triple"`
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Documents += o.Documents
+	c.MalformedDocuments += o.MalformedDocuments
+	c.TooLargeDocuments += o.TooLargeDocuments
+	c.Triples += o.Triples
+	c.Examples += o.Examples
+	c.NullBoundaries += o.NullBoundaries
+	c.Unaligned += o.Unaligned
+	c.BadSentenceID += o.BadSentenceID
+	c.MalformedTriples += o.MalformedTriples
+}
+
+// DroppedTriples is the number of triples dropped for any reason.
+func (c Counts) DroppedTriples() int64 {
+	return c.NullBoundaries + c.Unaligned + c.BadSentenceID + c.MalformedTriples
+}
+
+// ByReason returns the drop counts keyed by reason name (documents and
+// triples together; see the Reason constants).
+func (c Counts) ByReason() map[string]int64 {
+	return map[string]int64{
+		ReasonNullBoundaries:    c.NullBoundaries,
+		ReasonUnaligned:         c.Unaligned,
+		ReasonBadSentenceID:     c.BadSentenceID,
+		ReasonMalformedTriple:   c.MalformedTriples,
+		ReasonMalformedDocument: c.MalformedDocuments,
+		ReasonDocumentTooLarge:  c.TooLargeDocuments,
+	}
+}
+
+// DocumentError describes a document rejected whole.
+type DocumentError struct {
+	Msg string
+}
+
+func (e *DocumentError) Error() string { return e.Msg }
+
+// Cleaner turns documents into examples. It reuses its buffers between
+// documents, so one Cleaner must not be used by two goroutines at once;
+// make one per worker.
+type Cleaner struct {
+	doc      Document
+	docID    string
+	words    []int64 // flat [start0, end0, start1, end1, ...] of words_boundaries
+	sents    []int64 // same for sentences_boundaries
+	prepared bool
+	cp       []int32 // breakpoints (code point index, byte index) after each non-ASCII character
+	ascii    bool
+	textLen  int64 // length of the text in code points
+	sentIdx  [][]int32
+	sentDone []bool
+	tokens   []string
+	counts   Counts
+}
+
+// NewCleaner returns a Cleaner.
+func NewCleaner() *Cleaner { return &Cleaner{} }
+
+// Counts returns the tallies of everything cleaned so far.
+func (c *Cleaner) Counts() Counts { return c.counts }
+
+// CountTooLarge counts a document that was skipped before decoding
+// because it is larger than the reader's limit.
+func (c *Cleaner) CountTooLarge() { c.counts.TooLargeDocuments++ }
+
+// ResetCounts sets the tallies to zero (for per-file counts).
+func (c *Cleaner) ResetCounts() { c.counts = Counts{} }
+
+// sonicAPI skips the keys the cleaner does not read without validating
+// them: the array splitter has already checked the document's structure
+// (brackets and strings), and the decoded keys are fully validated.
+var sonicAPI = sonic.Config{NoValidateJSONSkip: true}.Froze()
+
+// Decode decodes one raw document with sonic into c's reusable Document,
+// checks its required keys and parses its boundary lists. The Document
+// refers to raw: it is valid until the next call.
+func (c *Cleaner) Decode(raw []byte) (*Document, error) {
+	d := &c.doc
+	*d = Document{}
+	if len(raw) == 0 {
+		return nil, &DocumentError{Msg: "empty document"}
+	}
+	// No copy of the input: the decoded strings may refer to raw.
+	if err := sonicAPI.UnmarshalFromString(unsafe.String(&raw[0], len(raw)), d); err != nil {
+		return nil, &DocumentError{Msg: "invalid document: " + shortErr(err)}
+	}
+	switch {
+	case d.Text == nil:
+		return nil, &DocumentError{Msg: `missing key "text" (or null)`}
+	case d.Triples == nil:
+		return nil, &DocumentError{Msg: `missing key "triples" (or null)`}
+	case isNull(d.SentencesBoundaries):
+		return nil, &DocumentError{Msg: `missing key "sentences_boundaries" (or null)`}
+	case isNull(d.WordsBoundaries):
+		return nil, &DocumentError{Msg: `missing key "words_boundaries" (or null)`}
+	}
+	c.docID = ""
+	if len(d.Triples) > 0 {
+		id, ok := parseString(d.DocID)
+		if !ok {
+			return nil, &DocumentError{Msg: `missing or non-string key "docid"`}
+		}
+		c.docID = lastComponent(id)
+	}
+	var ok bool
+	if c.sents, ok = parsePairs(d.SentencesBoundaries, c.sents[:0]); !ok {
+		return nil, &DocumentError{Msg: "sentences_boundaries is not a list of [start, end] integer pairs"}
+	}
+	if c.words, ok = parsePairs(d.WordsBoundaries, c.words[:0]); !ok {
+		return nil, &DocumentError{Msg: "words_boundaries is not a list of [start, end] integer pairs"}
+	}
+	return d, nil
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+// Clean decodes one raw document and calls emit for each example it
+// yields, in triple order. A document that cannot be decoded is counted
+// as malformed and returned as a *DocumentError (no example is emitted);
+// an error from emit stops the document and is returned as is.
+func (c *Cleaner) Clean(raw []byte, emit func(*Example) error) error {
+	d, err := c.Decode(raw)
+	if err != nil {
+		c.counts.MalformedDocuments++
+		return err
+	}
+	return c.CleanDocument(d, emit)
+}
+
+// lastComponent is Python's s.split("/")[-1].
+func lastComponent(s string) string {
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// CleanDocument runs the original loops on the document last returned by
+// Decode.
+func (c *Cleaner) CleanDocument(d *Document, emit func(*Example) error) error {
+	c.counts.Documents++
+	c.counts.Triples += int64(len(d.Triples))
+	text := *d.Text
+	c.prepared = false
+	nsent := len(c.sents) / 2
+	if cap(c.sentIdx) < nsent {
+		c.sentIdx = make([][]int32, nsent)
+		c.sentDone = make([]bool, nsent)
+	}
+	c.sentIdx = c.sentIdx[:nsent]
+	c.sentDone = c.sentDone[:nsent]
+	clear(c.sentDone)
+	var ex Example
+	for ti := range d.Triples {
+		tri := &d.Triples[ti]
+		// The original reads sentences_boundaries[sentence_id] first.
+		sid, ok := parseInt(tri.SentenceID)
+		if !ok || sid < 0 || sid >= int64(nsent) {
+			c.counts.BadSentenceID++
+			continue
+		}
+		subjURI, ok1 := parseString(tri.Subject.URI)
+		objURI, ok2 := parseString(tri.Object.URI)
+		predURI, ok3 := parseString(tri.Predicate.URI)
+		if !ok1 || !ok2 || !ok3 {
+			c.counts.MalformedTriples++
+			continue
+		}
+		s0, s1, sst := parseBoundaries(tri.Subject.Boundaries)
+		o0, o1, ost := parseBoundaries(tri.Object.Boundaries)
+		if sst == bndBad || ost == bndBad {
+			c.counts.MalformedTriples++
+			continue
+		}
+		if sst == bndFalsy || ost == bndFalsy { // Python: `if entity1_index and entity2_index`
+			c.counts.NullBoundaries++
+			continue
+		}
+		if sst == bndShort || ost == bndShort {
+			c.counts.MalformedTriples++
+			continue
+		}
+		words := c.sentenceWords(int(sid))
+		// The in-place rewrite of the original, on local copies (quirk 28):
+		// once a boundary matched, later words are compared with the word
+		// index that replaced the character offset.
+		count := 0
+		for j, wi := range words {
+			w0, w1 := c.words[2*wi], c.words[2*wi+1]
+			if w0 == s0 {
+				s0 = int64(j)
+				count++
+			}
+			if w1 == s1 {
+				s1 = int64(j)
+				count++
+			}
+			if w0 == o0 {
+				o0 = int64(j)
+				count++
+			}
+			if w1 == o1 {
+				o1 = int64(j)
+				count++
+			}
+		}
+		if count != 4 {
+			c.counts.Unaligned++
+			continue
+		}
+		if !c.prepared {
+			c.prepareText(text)
+		}
+		toks := c.tokens[:0]
+		for _, wi := range words {
+			toks = append(toks, c.slice(text, c.words[2*wi], c.words[2*wi+1]))
+		}
+		c.tokens = toks
+		ex = Example{
+			DocID:     c.docID,
+			Tokens:    toks,
+			Relation:  lastComponent(predURI),
+			SubjStart: s0, SubjEnd: s1, ObjStart: o0, ObjEnd: o1,
+			SubjLabel: lastComponent(subjURI),
+			ObjLabel:  lastComponent(objURI),
+		}
+		c.counts.Examples++
+		if err := emit(&ex); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sentenceWords returns the indices of the words lying entirely inside
+// sentence sid, in file order (quirk 29: straddling words are excluded).
+func (c *Cleaner) sentenceWords(sid int) []int32 {
+	if c.sentDone[sid] {
+		return c.sentIdx[sid]
+	}
+	lo, hi := c.sents[2*sid], c.sents[2*sid+1]
+	idx := c.sentIdx[sid][:0]
+	w := c.words
+	for i := 0; i+1 < len(w); i += 2 {
+		if w[i] >= lo && w[i+1] <= hi {
+			idx = append(idx, int32(i/2))
+		}
+	}
+	c.sentIdx[sid] = idx
+	c.sentDone[sid] = true
+	return idx
+}
+
+// prepareText indexes the code points of text. Between two non-ASCII
+// characters every code point is one byte, so only a breakpoint after each
+// non-ASCII character is kept: (code point index, byte index) just after
+// it. Mostly-ASCII text costs one fast pass and a few breakpoints.
+func (c *Cleaner) prepareText(text string) {
+	c.prepared = true
+	c.ascii = true
+	bp := c.cp[:0]
+	var cps int64
+	i := 0
+	for i < len(text) {
+		// Skip ASCII eight bytes at a time.
+		for i+8 <= len(text) && (uint64(text[i])|uint64(text[i+1])<<8|uint64(text[i+2])<<16|uint64(text[i+3])<<24|
+			uint64(text[i+4])<<32|uint64(text[i+5])<<40|uint64(text[i+6])<<48|uint64(text[i+7])<<56)&0x8080808080808080 == 0 {
+			i += 8
+			cps += 8
+		}
+		if i >= len(text) {
+			break
+		}
+		if text[i] < utf8.RuneSelf {
+			i++
+			cps++
+			continue
+		}
+		_, n := utf8.DecodeRuneInString(text[i:])
+		i += n
+		cps++
+		bp = append(bp, int32(cps), int32(i))
+		c.ascii = false
+	}
+	c.cp = bp
+	c.textLen = cps
+}
+
+// byteOffset converts a code point index (0 <= cp <= textLen) of the
+// prepared text to a byte index.
+func (c *Cleaner) byteOffset(cp int64) int {
+	bp := c.cp
+	// Find the last breakpoint whose code point index is <= cp.
+	lo, hi := 0, len(bp)/2
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if int64(bp[2*m]) <= cp {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == 0 {
+		return int(cp)
+	}
+	return int(bp[2*(lo-1)+1]) + int(cp-int64(bp[2*(lo-1)]))
+}
+
+// slice is Python's text[a:b] on code points.
+func (c *Cleaner) slice(text string, a, b int64) string {
+	n := c.textLen
+	a, b = pyIndex(a, n), pyIndex(b, n)
+	if a >= b {
+		return ""
+	}
+	if c.ascii {
+		return text[a:b]
+	}
+	return text[c.byteOffset(a):c.byteOffset(b)]
+}
+
+// pyIndex normalises a slice bound the way Python does for str slices.
+func pyIndex(i, n int64) int64 {
+	if i < 0 {
+		i += n
+		if i < 0 {
+			return 0
+		}
+	}
+	if i > n {
+		return n
+	}
+	return i
+}

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kadapter/kadapter/internal/cli"
+	"github.com/kadapter/kadapter/pipeline"
+	"github.com/kadapter/kadapter/tokenizer"
+)
+
+func init() {
+	program.Register(&cli.Command{
+		Name:    "tokenize",
+		Summary: "tokenize JSON lines {\"text\": ...} from stdin with RoBERTa's BPE",
+		Run:     runTokenize,
+	})
+}
+
+const tokenizeHelp = `
+Reads JSON lines {"text": "..."} on standard input and writes one line
+{"ids": [...], "offsets": [[start, end], ...]} per text on standard output,
+exactly as Hugging Face's tokenizer encodes it with RoBERTa's tokenizer.json:
+<s> and </s> included, offsets as UTF-8 byte ranges [start, end) into the
+text (after JSON decoding), [0, 0] for <s> and </s>.
+
+With --legacy the tokens are those of pytorch_transformers 1.2.0's
+RobertaTokenizer.tokenize (what the original K-Adapter feature converters
+use), wrapped in <s> ... </s>, and the lines hold "ids" and "tokens".
+
+A line that is not a JSON object with a string "text" is a bad record: by
+default it is skipped (no output line) and counted by reason; with --strict
+the command stops at the first one, naming its line. Invalid UTF-8 is read
+as U+FFFD per maximal subpart, as Hugging Face's bindings read it. Blank
+lines are ignored. A summary goes to standard error at the end (as JSON
+with --json); progress goes to standard error while it runs.
+
+Example:
+  echo '{"text": "Hello world"}' | kprep tokenize --vocab ../shared/data/roberta
+`
+
+type tokenizeSummary struct {
+	Lines    int64            `json:"lines"`
+	Texts    int64            `json:"texts"`
+	Tokens   int64            `json:"tokens"`
+	Skipped  int64            `json:"skipped"`
+	Reasons  map[string]int64 `json:"skipped_by_reason"`
+	BadUTF8  int64            `json:"invalid_utf8_lines"`
+	Seconds  float64          `json:"seconds"`
+	Mode     string           `json:"mode"`
+	Vocab    string           `json:"vocab"`
+	FirstBad string           `json:"first_skipped,omitempty"`
+}
+
+type tokLine struct {
+	n    int64 // 1-based input line
+	text []byte
+}
+
+type tokResult struct {
+	n       int64
+	out     []byte // the output line, newline included; nil when skipped
+	tokens  int
+	reason  string
+	detail  string
+	badUTF8 bool
+}
+
+func runTokenize(ctx context.Context, env cli.Env, args []string) error {
+	fs := cli.NewFlagSet("kprep", "tokenize", "--vocab DIR [--add-prefix-space] [--legacy] [--strict] [--json] < in.jsonl > out.jsonl",
+		tokenizeHelp, env.Stdout)
+	vocab := fs.String("vocab", "", "tokenizer folder: tokenizer.json, or vocab.json + merges.txt (required)")
+	prefix := fs.Bool("add-prefix-space", false, "add a space before the text, like add_prefix_space=True in Hugging Face")
+	legacy := fs.Bool("legacy", false, "tokenize as pytorch_transformers 1.2.0 RobertaTokenizer.tokenize; write ids and tokens")
+	withTokens := fs.Bool("tokens", false, "also write the tokens' spellings (\"tokens\")")
+	strict := fs.Bool("strict", false, "stop at the first bad line instead of skipping it")
+	asJSON := fs.Bool("json", false, "write the final summary to stderr as JSON")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "tokenizing goroutines")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	if err := cli.ParseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return cli.Usagef("unexpected arguments %q (input is read from stdin)", fs.Args())
+	}
+	if *vocab == "" {
+		return cli.Usagef("--vocab is required")
+	}
+	if *workers < 1 {
+		return cli.Usagef("--workers must be at least 1")
+	}
+	if *legacy && *prefix {
+		return cli.Usagef("--legacy and --add-prefix-space do not go together (legacy mode always adds one space per piece)")
+	}
+	tok, err := tokenizer.Load(*vocab)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	mode := "hf"
+	if *legacy {
+		mode = "legacy"
+	} else if *prefix {
+		mode = "hf-prefix-space"
+	}
+	sum := tokenizeSummary{Reasons: map[string]int64{}, Mode: mode, Vocab: *vocab}
+	pm := pipeline.ProgressAuto
+	if *quiet {
+		pm = pipeline.ProgressOff
+	}
+	prog := pipeline.NewProgress(env.Stderr, pipeline.ProgressOptions{Label: "kprep tokenize", Mode: pm, Unit: "texts"})
+
+	in := bufio.NewReaderSize(env.Stdin, 1<<20)
+	out := bufio.NewWriterSize(env.Stdout, 1<<20)
+	var lineNo int64
+	var readErr error
+	next := func() ([]tokLine, bool, error) {
+		if readErr != nil {
+			return nil, false, nil
+		}
+		var batch []tokLine
+		size := 0
+		for len(batch) < 256 && size < 4<<20 {
+			line, err := in.ReadBytes('\n')
+			if len(line) > 0 {
+				lineNo++
+				prog.AddBytes(int64(len(line)))
+				batch = append(batch, tokLine{n: lineNo, text: line})
+				size += len(line)
+			}
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					readErr = fmt.Errorf("reading stdin after line %d: %w", lineNo, err)
+				} else {
+					readErr = io.EOF
+				}
+				break
+			}
+		}
+		return batch, len(batch) > 0, nil
+	}
+	opts := &tokenizer.Options{AddPrefixSpace: *prefix}
+	work := func(_ context.Context, batch []tokLine) ([]tokResult, error) {
+		res := make([]tokResult, 0, len(batch))
+		for _, l := range batch {
+			res = append(res, tokenizeLine(tok, l, opts, *legacy, *withTokens))
+		}
+		return res, nil
+	}
+	var stopErr error
+	emit := func(res []tokResult) error {
+		for _, r := range res {
+			sum.Lines = r.n
+			if r.badUTF8 {
+				sum.BadUTF8++
+			}
+			if r.reason == "blank" {
+				continue
+			}
+			if r.reason != "" {
+				if *strict {
+					stopErr = fmt.Errorf("stdin line %d: %s (--strict)", r.n, r.detail)
+					return stopErr
+				}
+				sum.Skipped++
+				sum.Reasons[r.reason]++
+				if sum.FirstBad == "" {
+					sum.FirstBad = fmt.Sprintf("stdin line %d: %s", r.n, r.detail)
+				}
+				continue
+			}
+			sum.Texts++
+			sum.Tokens += int64(r.tokens)
+			prog.AddRecords(1)
+			if _, err := out.Write(r.out); err != nil {
+				return fmt.Errorf("writing stdout: %w", err)
+			}
+		}
+		return nil
+	}
+	err = pipeline.Ordered(ctx, *workers, next, work, emit)
+	prog.Finish()
+	if err == nil && readErr != nil && !errors.Is(readErr, io.EOF) {
+		err = readErr
+	}
+	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("writing stdout: %w", ferr)
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		b, _ := json.Marshal(sum)
+		fmt.Fprintf(env.Stderr, "%s\n", b)
+	} else {
+		fmt.Fprintf(env.Stderr, "kprep tokenize: %d texts, %d tokens (%s) in %.2fs; %d lines skipped",
+			sum.Texts, sum.Tokens, mode, sum.Seconds, sum.Skipped)
+		if sum.Skipped > 0 {
+			reasons := make([]string, 0, len(sum.Reasons))
+			for r := range sum.Reasons {
+				reasons = append(reasons, r)
+			}
+			sort.Strings(reasons)
+			for i, r := range reasons {
+				sep := ", "
+				if i == 0 {
+					sep = " ("
+				}
+				fmt.Fprintf(env.Stderr, "%s%s: %d", sep, r, sum.Reasons[r])
+			}
+			fmt.Fprintf(env.Stderr, "); first: %s", sum.FirstBad)
+		}
+		if sum.BadUTF8 > 0 {
+			fmt.Fprintf(env.Stderr, "; %d lines had invalid UTF-8 (read as U+FFFD)", sum.BadUTF8)
+		}
+		fmt.Fprintln(env.Stderr)
+	}
+	return nil
+}
+
+// tokenizeLine decodes and tokenizes one input line.
+func tokenizeLine(tok *tokenizer.Tokenizer, l tokLine, opts *tokenizer.Options, legacy, withTokens bool) tokResult {
+	r := tokResult{n: l.n}
+	raw := l.text
+	for len(raw) > 0 && (raw[len(raw)-1] == '\n' || raw[len(raw)-1] == '\r') {
+		raw = raw[:len(raw)-1]
+	}
+	if len(trimSpaceBytes(raw)) == 0 {
+		r.reason = "blank"
+		return r
+	}
+	if !utf8.Valid(raw) {
+		r.badUTF8 = true
+		raw = []byte(tokenizer.ToValidUTF8(string(raw)))
+	}
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		r.reason, r.detail = "invalid JSON object", "not a JSON object: "+err.Error()
+		return r
+	}
+	field, ok := rec["text"]
+	if !ok {
+		r.reason, r.detail = "missing text", `no "text" field`
+		return r
+	}
+	var text string
+	if err := json.Unmarshal(field, &text); err != nil {
+		r.reason, r.detail = "text not a string", fmt.Sprintf(`"text" is %s, not a string`, truncateForMsg(string(field)))
+		return r
+	}
+	b := make([]byte, 0, 16+len(text)*4)
+	if legacy {
+		toks := append(append([]string{"<s>"}, tok.LegacyTokenize(text)...), "</s>")
+		ids := tok.ConvertTokensToIDs(toks)
+		b = append(b, `{"ids": `...)
+		b = appendInts(b, ids)
+		b = append(b, `, "tokens": `...)
+		b = appendStrings(b, toks)
+		r.tokens = len(ids)
+	} else {
+		e := tok.Encode(text, opts)
+		b = append(b, `{"ids": `...)
+		b = appendInts(b, e.IDs)
+		b = append(b, `, "offsets": [`...)
+		for i, o := range e.Offsets {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(o[0]), 10)
+			b = append(b, ", "...)
+			b = strconv.AppendInt(b, int64(o[1]), 10)
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+		if withTokens {
+			b = append(b, `, "tokens": `...)
+			b = appendStrings(b, e.Tokens)
+		}
+		r.tokens = len(e.IDs)
+	}
+	r.out = append(b, "}\n"...)
+	return r
+}
+
+func appendInts(b []byte, xs []int) []byte {
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendInt(b, int64(x), 10)
+	}
+	return append(b, ']')
+}
+
+func appendStrings(b []byte, xs []string) []byte {
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendJSONString(b, x)
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string, escaping only
+// what JSON requires.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+func trimSpaceBytes(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func truncateForMsg(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}

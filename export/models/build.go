@@ -1,0 +1,330 @@
+package models
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kadapter/kadapter/export/graph"
+)
+
+// Task selects the network and head.
+type Task string
+
+// The tasks Build knows.
+const (
+	// TaskPretrainFac is fac-adapter.py's relation classifier (T-REx, 410
+	// relations); inputs include subj_pos and obj_pos.
+	TaskPretrainFac Task = "trex-rc"
+	// TaskPretrainLin is lin-adapter.py's dependency-head predictor;
+	// logits [B,L,max_seq_length].
+	TaskPretrainLin Task = "find-head"
+	// TaskTACRED is TACREDModel (42 relations).
+	TaskTACRED Task = "tacred"
+	// TaskOpenEntity is ETModel (9 types).
+	TaskOpenEntity Task = "openentity"
+	// TaskFIGER is FIGERModel (num_labels types).
+	TaskFIGER Task = "figer"
+	// TaskCosmosQA is COSMOSQAModel (4 choices, inputs [B,4,L]).
+	TaskCosmosQA Task = "cosmosqa"
+	// TaskFeatures is RobertaModelwithAdapter, "K-Adapter used like
+	// RoBERTa": output features [B,L,H].
+	TaskFeatures Task = "features"
+)
+
+// Tasks lists every task name in a fixed order.
+var Tasks = []Task{TaskPretrainFac, TaskPretrainLin, TaskTACRED, TaskOpenEntity, TaskFIGER, TaskCosmosQA, TaskFeatures}
+
+// ParseTask accepts a task name or an alias (pretrain-fac, fac, pretrain-lin,
+// lin, roberta-adapter).
+func ParseTask(s string) (Task, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "trex-rc", "pretrain-fac", "fac", "pretrain_fac":
+		return TaskPretrainFac, nil
+	case "find-head", "pretrain-lin", "lin", "pretrain_lin":
+		return TaskPretrainLin, nil
+	case "tacred":
+		return TaskTACRED, nil
+	case "openentity", "open-entity":
+		return TaskOpenEntity, nil
+	case "figer":
+		return TaskFIGER, nil
+	case "cosmosqa":
+		return TaskCosmosQA, nil
+	case "features", "roberta-adapter", "roberta_with_adapter", "feature-extractor":
+		return TaskFeatures, nil
+	}
+	names := make([]string, len(Tasks))
+	for i, t := range Tasks {
+		names[i] = string(t)
+	}
+	return "", fmt.Errorf("unknown task %q (want one of %s)", s, strings.Join(names, ", "))
+}
+
+// Spec is everything Build needs besides the weights.
+type Spec struct {
+	// Task picks the head.
+	Task Task
+	// Roberta is the base model's configuration.
+	Roberta RobertaConfig
+	// Adapter configures both chains (list, skip, heads, eps); sizes are
+	// inferred per chain from the weights.
+	Adapter AdapterConfig
+	// Fusion is "concat" (default) or "add".
+	Fusion string
+	// ARate and BRate weigh RoBERTa's output and the adapter chain in
+	// CosmosQA's AdapterModel (no upstream default; 0 means 1).
+	ARate, BRate float64
+	// Expose names intermediates to add as outputs after logits.
+	Expose []string
+}
+
+// Interface describes a built graph's inputs and outputs.
+type Interface struct {
+	Inputs  []IOSpec `json:"inputs"`
+	Outputs []IOSpec `json:"outputs"`
+	// Exposable lists the intermediates --expose accepts.
+	Exposable []string `json:"exposable"`
+	// Adapters says which chains the model uses ("fac", "lin").
+	Adapters []string `json:"adapters"`
+}
+
+// IOSpec is one graph input or output.
+type IOSpec struct {
+	Name  string `json:"name"`
+	DType string `json:"dtype"`
+	Shape string `json:"shape"`
+}
+
+// Build constructs the graph of spec.Task from w. The main output is
+// "logits" ("features" for TaskFeatures), followed by the exposed
+// intermediates in the order asked. Build hands the transposed copies of
+// Linear weights to the graph and drops w's references to the originals
+// to bound export memory, so build once per Weights.
+func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
+	var iface Interface
+	c := spec.Roberta
+	if err := c.Validate(); err != nil {
+		return nil, iface, err
+	}
+	if spec.Fusion == "" {
+		spec.Fusion = "concat"
+	}
+	if spec.Fusion != "concat" && spec.Fusion != "add" {
+		return nil, iface, fmt.Errorf("fusion %q: want concat or add", spec.Fusion)
+	}
+	if spec.Adapter.Eps == 0 {
+		spec.Adapter.Eps = 1e-5
+	}
+	if spec.ARate == 0 {
+		spec.ARate = 1
+	}
+	if spec.BRate == 0 {
+		spec.BRate = 1
+	}
+	if err := validateAdapter(spec.Adapter, c.NumHiddenLayers); err != nil {
+		return nil, iface, err
+	}
+	h := c.HiddenSize
+
+	// Which chains exist, and their sizes.
+	chains := map[string]AdapterConfig{}
+	var kinds []string
+	for _, kind := range []string{"fac", "lin"} {
+		cfg := spec.Adapter
+		k, err := w.inferAdapter(kind+"_adapter", h, &cfg)
+		if err != nil {
+			return nil, iface, err
+		}
+		if k > 0 {
+			chains[kind] = cfg
+			kinds = append(kinds, kind)
+		}
+	}
+	switch spec.Task {
+	case TaskPretrainFac, TaskPretrainLin:
+		kind := map[Task]string{TaskPretrainFac: "fac", TaskPretrainLin: "lin"}[spec.Task]
+		if _, ok := chains[kind]; !ok || len(chains) != 1 {
+			return nil, iface, fmt.Errorf("task %s needs exactly the %s adapter (found: %v)", spec.Task, kind, kinds)
+		}
+	default:
+		if len(chains) == 0 {
+			return nil, iface, fmt.Errorf("task %s needs at least one adapter (fac_adapter.adapter.* or lin_adapter.adapter.* keys)", spec.Task)
+		}
+	}
+	iface.Adapters = kinds
+
+	g := graph.New("kadapter_" + strings.ReplaceAll(string(spec.Task), "-", "_"))
+	b := &builder{g: g, w: w}
+	batch, seq := graph.Sym("batch"), graph.Sym("seq")
+
+	var ids, mask *graph.Value
+	if spec.Task == TaskCosmosQA {
+		ids3 := g.Input("input_ids", graph.Int64, batch, graph.Known(4), seq)
+		mask3 := g.Input("attention_mask", graph.Int64, batch, graph.Known(4), seq)
+		g.Within("flatten_choices", func() {
+			ids, mask = g.Flatten(ids3, 2), g.Flatten(mask3, 2)
+		})
+	} else {
+		ids = g.Input("input_ids", graph.Int64, batch, seq)
+		mask = g.Input("attention_mask", graph.Int64, batch, seq)
+	}
+	var posInputs []*graph.Value
+	switch spec.Task {
+	case TaskPretrainFac, TaskTACRED:
+		posInputs = []*graph.Value{g.Input("subj_pos", graph.Int64, batch), g.Input("obj_pos", graph.Int64, batch)}
+	case TaskOpenEntity, TaskFIGER:
+		posInputs = []*graph.Value{g.Input("entity_pos", graph.Int64, batch)}
+	}
+
+	hs := b.roberta(c, ids, mask)
+	seqOut := hs[len(hs)-1]
+	g.Expose("roberta_sequence_output", seqOut)
+	g.Within("expose", func() {
+		g.Expose("roberta_hidden_states", b.stack(hs))
+		g.Expose("roberta_pooled_output", b.pooler(c, seqOut))
+	})
+
+	outs := map[string]*graph.Value{}
+	for _, kind := range kinds {
+		last, list := b.chain(hs, kind+"_adapter", h, chains[kind])
+		outs[kind] = last
+		g.Expose(kind+"_adapter_output", last)
+		g.Within("expose", func() { g.Expose(kind+"_adapter_outputs", b.stack(list)) })
+		if spec.Task == TaskPretrainFac || spec.Task == TaskPretrainLin {
+			g.Expose("adapter_output", g.Identity(outs[kind]))
+			g.Within("expose", func() { g.Expose("adapter_outputs", b.stack(list)) })
+		}
+	}
+
+	var logits *graph.Value
+	switch spec.Task {
+	case TaskPretrainFac:
+		g.Within("head", func() {
+			com := b.linear(g.Concat(-1, seqOut, outs["fac"]), "com_dense", 2*h, h)
+			g.Expose("com_features", com)
+			subj, obj := b.pick(com, posInputs[0], h), b.pick(com, posInputs[1], h)
+			g.Expose("subj_output", subj)
+			g.Expose("obj_output", obj)
+			x := b.linear(g.Concat(-1, subj, obj), "dense", 2*h, h)
+			logits = b.linear(x, "out_proj", h, b.rows("out_proj.weight"))
+		})
+	case TaskPretrainLin:
+		g.Within("head", func() {
+			com := b.linear(g.Concat(-1, seqOut, outs["lin"]), "com_dense", 2*h, h)
+			g.Expose("com_features", com)
+			ext := g.Unsqueeze(b.additiveMask(mask), 1, 2)
+			ctx, probs := b.attention(com, "self_attention", attnSpec{h, 1}, ext, spec.Adapter.Eps)
+			g.Expose("attention_probs", probs)
+			g.Expose("context", ctx)
+			x := b.linear(ctx, "dense", h, h)
+			logits = b.linear(x, "out_proj", h, b.rows("out_proj.weight"))
+		})
+	case TaskCosmosQA:
+		models := map[string]*graph.Value{}
+		for _, kind := range kinds {
+			pre := kind + "_adapter"
+			g.Within(pre+".model", func() {
+				a := g.Mul(seqOut, g.Scalar(float32(spec.ARate)))
+				bb := g.Mul(outs[kind], g.Scalar(float32(spec.BRate)))
+				if spec.Fusion == "concat" {
+					models[kind] = b.linear(g.Concat(-1, a, bb), pre+".task_dense", 2*h, h)
+				} else {
+					models[kind] = g.Add(a, bb)
+				}
+			})
+			g.Expose(pre+"_chain_output", g.Identity(outs[kind]))
+			g.Expose(pre+"_model_output", models[kind])
+		}
+		t := b.fuse(spec.Fusion, seqOut, models, kinds, h)
+		g.Within("head", func() {
+			first := g.Gather(t, g.ScalarInt(0), 1)
+			g.Expose("cls_output", first)
+			logits = g.Reshape(b.linear(first, "classifier", h, 1), -1, 4)
+		})
+	default:
+		t := b.fuse(spec.Fusion, seqOut, outs, kinds, h)
+		if spec.Task == TaskFeatures {
+			logits = t
+			break
+		}
+		g.Within("head", func() {
+			var x *graph.Value
+			if spec.Task == TaskTACRED {
+				subj, obj := b.pick(t, posInputs[0], h), b.pick(t, posInputs[1], h)
+				g.Expose("subj_output", subj)
+				g.Expose("obj_output", obj)
+				x = b.linear(g.Concat(-1, subj, obj), "dense", 2*h, h)
+			} else {
+				e := b.pick(t, posInputs[0], h)
+				g.Expose("entity_output", e)
+				x = b.linear(e, "dense", h, h)
+			}
+			logits = b.linear(x, "out_proj", h, b.rows("out_proj.weight"))
+		})
+	}
+	if err := g.Err(); err != nil {
+		return nil, iface, err
+	}
+	main := "logits"
+	if spec.Task == TaskFeatures {
+		main = "features"
+	}
+	g.Output(main, logits)
+	if err := g.ExposeOutputs(spec.Expose); err != nil {
+		return nil, iface, err
+	}
+	for _, v := range g.Inputs() {
+		iface.Inputs = append(iface.Inputs, IOSpec{v.Name(), v.DType.String(), v.Shape.String()})
+	}
+	for _, n := range g.Outputs() {
+		v := g.OutputValue(n)
+		iface.Outputs = append(iface.Outputs, IOSpec{n, v.DType.String(), v.Shape.String()})
+	}
+	iface.Exposable = g.Exposable()
+	sort.Strings(iface.Exposable)
+	return g, iface, nil
+}
+
+// rows returns the first dimension of a weight (the class count of a
+// head), 0 (and a recorded error) when missing.
+func (b *builder) rows(key string) int {
+	t, err := b.w.Tensor(key, -1, -1)
+	if err != nil {
+		b.g.Fail(err)
+		return 1
+	}
+	return t.Shape[0]
+}
+
+// fuse combines RoBERTa's output S with the adapter outputs (spec §4).
+// concat: F' = task_dense_fac([S,F]), L' = task_dense_lin([S,L]),
+// T = task_dense([F',L']) when both exist, else the single F' or L'
+// (RobertaModelwithAdapter's rule, quirk 6 fixed for the task heads).
+// add: T = S + F (+ L).
+func (b *builder) fuse(mode string, s *graph.Value, outs map[string]*graph.Value, kinds []string, h int) *graph.Value {
+	g := b.g
+	var t *graph.Value
+	g.Within("fusion", func() {
+		if mode == "add" {
+			t = s
+			for _, k := range kinds {
+				t = g.Add(t, outs[k])
+			}
+			return
+		}
+		var feats []*graph.Value
+		for _, k := range kinds {
+			f := b.linear(g.Concat(-1, s, outs[k]), "task_dense_"+k, 2*h, h)
+			g.Expose(k+"_features", f)
+			feats = append(feats, f)
+		}
+		if len(feats) == 1 {
+			t = feats[0]
+			return
+		}
+		t = b.linear(g.Concat(-1, feats...), "task_dense", 2*h, h)
+	})
+	g.Expose("task_features", t)
+	return t
+}

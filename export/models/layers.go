@@ -1,0 +1,211 @@
+package models
+
+import (
+	"math"
+
+	"github.com/kadapter/kadapter/export/graph"
+)
+
+// builder carries the graph, the weights and the first weight error.
+type builder struct {
+	g *graph.Graph
+	w *Weights
+}
+
+// param adds the tensor under key (shape checked) as an initializer.
+func (b *builder) param(key string, shape ...int) *graph.Value {
+	t, err := b.w.Tensor(key, shape...)
+	if err != nil {
+		b.g.Fail(err)
+		return b.g.Scalar(0)
+	}
+	dims := make([]int64, len(t.Shape))
+	for i, d := range t.Shape {
+		dims[i] = int64(d)
+	}
+	return b.g.Initializer(key, &graph.Tensor{DType: graph.Float32, Dims: dims, Float32: t.Data})
+}
+
+// linear is PyTorch's Linear(in→out) under prefix: y = x·Wᵀ + b. The
+// initializer "<prefix>.weight.T" holds Wᵀ ([in,out]) so MatMul needs no
+// transpose at run time; the bias keeps its checkpoint name.
+func (b *builder) linear(x *graph.Value, prefix string, in, out int) *graph.Value {
+	key := prefix + ".weight"
+	t, err := b.w.Tensor(key, out, in)
+	if err != nil {
+		b.g.Fail(err)
+		return x
+	}
+	wt := transpose(t.Data, out, in)
+	b.w.release(key)
+	var y *graph.Value
+	b.g.Within(prefix, func() {
+		w := b.g.Initializer(key+".T", &graph.Tensor{DType: graph.Float32, Dims: []int64{int64(in), int64(out)}, Float32: wt})
+		y = b.g.Add(b.g.MatMul(x, w), b.param(prefix+".bias", out))
+	})
+	return y
+}
+
+// layerNorm is LayerNorm over the last axis with weight and bias under
+// prefix (biased variance, eps inside the square root).
+func (b *builder) layerNorm(x *graph.Value, prefix string, h int, eps float64) *graph.Value {
+	return b.g.LayerNorm(x, b.param(prefix+".weight", h), b.param(prefix+".bias", h), float32(eps))
+}
+
+// gelu is the exact erf GELU of pytorch_transformers 1.2.0:
+// x · 0.5 · (1 + erf(x / √2)).
+func (b *builder) gelu(x *graph.Value) *graph.Value {
+	g := b.g
+	var y *graph.Value
+	g.Scope("gelu", func() {
+		e := g.Erf(g.Div(x, g.Scalar(float32(math.Sqrt(2)))))
+		y = g.Mul(g.Mul(x, g.Scalar(0.5)), g.Add(g.Scalar(1), e))
+	})
+	return y
+}
+
+// attnSpec sizes a BertSelfAttention.
+type attnSpec struct {
+	hidden, heads int
+}
+
+// selfAttention is BertSelfAttention under prefix ("….attention.self"):
+// per head softmax(Q·Kᵀ/√d + mask)·V, heads concatenated. mask is the
+// additive [B,1,1,L] mask or nil for none (the adapters). It returns the
+// context [B,L,H] and the probabilities [B,heads,L,L].
+func (b *builder) selfAttention(x *graph.Value, prefix string, s attnSpec, mask *graph.Value) (*graph.Value, *graph.Value) {
+	g := b.g
+	h, n := s.hidden, s.heads
+	d := int64(h / n)
+	var ctx, probs *graph.Value
+	g.Within(prefix, func() {
+		split := func(v *graph.Value) *graph.Value { return g.Reshape(v, 0, 0, int64(n), d) }
+		q := g.Transpose(split(b.linear(x, prefix+".query", h, h)), 0, 2, 1, 3)
+		k := g.Transpose(split(b.linear(x, prefix+".key", h, h)), 0, 2, 3, 1)
+		v := g.Transpose(split(b.linear(x, prefix+".value", h, h)), 0, 2, 1, 3)
+		scores := g.Div(g.MatMul(q, k), g.Scalar(float32(math.Sqrt(float64(d)))))
+		if mask != nil {
+			scores = g.Add(scores, mask)
+		}
+		probs = g.Softmax(scores, -1)
+		c := g.Transpose(g.MatMul(probs, v), 0, 2, 1, 3)
+		ctx = g.Reshape(c, 0, 0, int64(h))
+	})
+	return ctx, probs
+}
+
+// attention is BertAttention under prefix: self-attention, then
+// LayerNorm(dense(context) + x). It also returns the probabilities.
+func (b *builder) attention(x *graph.Value, prefix string, s attnSpec, mask *graph.Value, eps float64) (*graph.Value, *graph.Value) {
+	ctx, probs := b.selfAttention(x, prefix+".self", s, mask)
+	var y *graph.Value
+	b.g.Within(prefix+".output", func() {
+		o := b.linear(ctx, prefix+".output.dense", s.hidden, s.hidden)
+		y = b.layerNorm(b.g.Add(o, x), prefix+".output.LayerNorm", s.hidden, eps)
+	})
+	return y, probs
+}
+
+// bertLayer is one post-LayerNorm BERT layer under prefix
+// ("….encoder.layer.i").
+func (b *builder) bertLayer(x *graph.Value, prefix string, s attnSpec, inter int, mask *graph.Value, eps float64) *graph.Value {
+	a, _ := b.attention(x, prefix+".attention", s, mask, eps)
+	var y *graph.Value
+	b.g.Within(prefix, func() {
+		i := b.gelu(b.linear(a, prefix+".intermediate.dense", s.hidden, inter))
+		o := b.linear(i, prefix+".output.dense", inter, s.hidden)
+		y = b.layerNorm(b.g.Add(o, a), prefix+".output.LayerNorm", s.hidden, eps)
+	})
+	return y
+}
+
+// roberta runs the RoBERTa encoder on ids/mask ([B,L] int64) and returns
+// the hidden-state list: index 0 the embeddings (after LayerNorm), index i
+// the output of layer i.
+func (b *builder) roberta(c RobertaConfig, ids, mask *graph.Value) []*graph.Value {
+	g := b.g
+	h := c.HiddenSize
+	var hs []*graph.Value
+	g.Scope("roberta", func() {
+		var emb *graph.Value
+		g.Within("roberta.embeddings", func() {
+			word := g.Gather(b.param("roberta.embeddings.word_embeddings.weight", -1, h), ids, 0)
+			// Position ids 2..L+1 for every row, padding included
+			// (pytorch_transformers 1.2.0): cumsum of ones along the
+			// sequence, plus one.
+			ones := g.Add(g.Mul(ids, g.ScalarInt(0)), g.ScalarInt(1))
+			pos := g.Add(g.CumSum(ones, 1), g.ScalarInt(1))
+			posEmb := g.Gather(b.param("roberta.embeddings.position_embeddings.weight", -1, h), pos, 0)
+			// token_type_ids are never passed: every token uses row 0.
+			tt := g.Gather(b.param("roberta.embeddings.token_type_embeddings.weight", -1, h), g.ScalarInt(0), 0)
+			sum := g.Add(g.Add(word, posEmb), tt)
+			emb = b.layerNorm(sum, "roberta.embeddings.LayerNorm", h, c.LayerNormEps)
+		})
+		hs = append(hs, emb)
+		var ext *graph.Value
+		g.Within("roberta.mask", func() {
+			ext = g.Unsqueeze(b.additiveMask(mask), 1, 2)
+		})
+		x := emb
+		for i := 0; i < c.NumHiddenLayers; i++ {
+			x = b.bertLayer(x, prefixf("roberta.encoder.layer.%d", i),
+				attnSpec{h, c.NumAttentionHeads}, c.IntermediateSize, ext, c.LayerNormEps)
+			hs = append(hs, x)
+		}
+	})
+	return hs
+}
+
+// additiveMask is (1 - mask) · -10000 as float32 ([B,L]).
+func (b *builder) additiveMask(mask *graph.Value) *graph.Value {
+	g := b.g
+	m := g.Cast(mask, graph.Float32)
+	return g.Mul(g.Sub(g.Scalar(1), m), g.Scalar(-10000))
+}
+
+// pooler is tanh(dense(h[:,0])).
+func (b *builder) pooler(c RobertaConfig, seq *graph.Value) *graph.Value {
+	g := b.g
+	var y *graph.Value
+	g.Within("roberta.pooler", func() {
+		first := g.Gather(seq, g.ScalarInt(0), 1)
+		y = g.Tanh(b.linear(first, "roberta.pooler.dense", c.HiddenSize, c.HiddenSize))
+	})
+	return y
+}
+
+// stack joins equally shaped values along a new leading axis.
+func (b *builder) stack(vs []*graph.Value) *graph.Value {
+	us := make([]*graph.Value, len(vs))
+	for i, v := range vs {
+		us[i] = b.g.Unsqueeze(v, 0)
+	}
+	return b.g.Concat(0, us...)
+}
+
+// pick returns x[b, pos[b], :] for x [B,L,H] and pos int64 [B].
+func (b *builder) pick(x, pos *graph.Value, h int) *graph.Value {
+	g := b.g
+	idx := g.Expand(g.Unsqueeze(pos, 1, 2), 1, 1, int64(h))
+	return g.Squeeze(g.GatherElements(x, idx, 1), 1)
+}
+
+// transpose returns the [cols,rows] transpose of a row-major [rows,cols]
+// matrix, in cache-sized blocks.
+func transpose(a []float32, rows, cols int) []float32 {
+	const blk = 32
+	t := make([]float32, rows*cols)
+	for r0 := 0; r0 < rows; r0 += blk {
+		r1 := min(r0+blk, rows)
+		for c0 := 0; c0 < cols; c0 += blk {
+			c1 := min(c0+blk, cols)
+			for r := r0; r < r1; r++ {
+				row := a[r*cols : (r+1)*cols]
+				for c := c0; c < c1; c++ {
+					t[c*rows+r] = row[c]
+				}
+			}
+		}
+	}
+	return t
+}

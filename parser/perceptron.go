@@ -1,0 +1,252 @@
+package parser
+
+import (
+	"math"
+	"sort"
+)
+
+// trainTable is the weight store of an averaged perceptron while it
+// trains: an open-addressing hash table from a 64-bit feature key to a
+// linked list of (class, weight) entries, so that a feature only stores the
+// classes it was ever updated for. Averaging uses Daumé's trick: besides
+// the weight w, each entry keeps u = sum of clock*delta, and the average is
+// w - u/clock.
+type trainTable struct {
+	nclass int
+	keys   []uint64 // 0 = empty slot
+	heads  []int32  // first entry of the slot's list
+	used   int
+	ents   []entry
+	clock  float64 // number of training instances seen (starts at 1)
+}
+
+type entry struct {
+	w     float32
+	class uint16
+	next  int32
+	u     float64
+}
+
+func newTrainTable(nclass int) *trainTable {
+	t := &trainTable{nclass: nclass, clock: 1}
+	t.keys = make([]uint64, 1<<16)
+	t.heads = make([]int32, 1<<16)
+	return t
+}
+
+func fixKey(k uint64) uint64 {
+	if k == 0 {
+		return 1
+	}
+	return k
+}
+
+// slot returns the slot of key k, or -1.
+func (t *trainTable) slot(k uint64) int {
+	mask := uint64(len(t.keys) - 1)
+	i := (k * 0x9E3779B97F4A7C15 >> 20) & mask
+	for {
+		switch t.keys[i] {
+		case k:
+			return int(i)
+		case 0:
+			return -1
+		}
+		i = (i + 1) & mask
+	}
+}
+
+// insert returns the slot of key k, adding it if needed.
+func (t *trainTable) insert(k uint64) int {
+	if (t.used+1)*2 > len(t.keys) {
+		t.grow()
+	}
+	mask := uint64(len(t.keys) - 1)
+	i := (k * 0x9E3779B97F4A7C15 >> 20) & mask
+	for {
+		switch t.keys[i] {
+		case k:
+			return int(i)
+		case 0:
+			t.keys[i] = k
+			t.heads[i] = -1
+			t.used++
+			return int(i)
+		}
+		i = (i + 1) & mask
+	}
+}
+
+func (t *trainTable) grow() {
+	oldK, oldH := t.keys, t.heads
+	t.keys = make([]uint64, len(oldK)*2)
+	t.heads = make([]int32, len(oldK)*2)
+	mask := uint64(len(t.keys) - 1)
+	for j, k := range oldK {
+		if k == 0 {
+			continue
+		}
+		i := (k * 0x9E3779B97F4A7C15 >> 20) & mask
+		for t.keys[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.keys[i] = k
+		t.heads[i] = oldH[j]
+	}
+}
+
+// score adds the weights of feats to scores (len nclass, zeroed by the
+// caller). With avg, it uses the averaged weights.
+func (t *trainTable) score(feats []uint64, scores []float32, avg bool) {
+	inv := 1 / t.clock
+	for _, k := range feats {
+		s := t.slot(fixKey(k))
+		if s < 0 {
+			continue
+		}
+		for e := t.heads[s]; e >= 0; e = t.ents[e].next {
+			en := &t.ents[e]
+			if avg {
+				scores[en.class] += float32(float64(en.w) - en.u*inv)
+			} else {
+				scores[en.class] += en.w
+			}
+		}
+	}
+}
+
+// update adds delta to the weight of class for every feature.
+func (t *trainTable) update(feats []uint64, class int, delta float32) {
+	for _, k := range feats {
+		s := t.insert(fixKey(k))
+		e := t.heads[s]
+		for e >= 0 && int(t.ents[e].class) != class {
+			e = t.ents[e].next
+		}
+		if e < 0 {
+			t.ents = append(t.ents, entry{class: uint16(class), next: t.heads[s]})
+			e = int32(len(t.ents) - 1)
+			t.heads[s] = e
+		}
+		en := &t.ents[e]
+		en.w += delta
+		en.u += t.clock * float64(delta)
+	}
+}
+
+// tick advances the averaging clock by one training instance.
+func (t *trainTable) tick() { t.clock++ }
+
+// compact returns the averaged weights as an inference table, dropping
+// weights whose magnitude is below prune.
+func (t *trainTable) compact(prune float32) *table {
+	type kv struct {
+		k uint64
+		s int
+	}
+	var list []kv
+	for s, k := range t.keys {
+		if k != 0 {
+			list = append(list, kv{k, s})
+		}
+	}
+	sort.Slice(list, func(a, b int) bool { return list[a].k < list[b].k })
+	out := &table{nclass: t.nclass}
+	out.off = append(out.off, 0)
+	inv := 1 / t.clock
+	type cw struct {
+		c uint16
+		w float32
+	}
+	var row []cw
+	for _, x := range list {
+		row = row[:0]
+		for e := t.heads[x.s]; e >= 0; e = t.ents[e].next {
+			en := &t.ents[e]
+			w := float32(float64(en.w) - en.u*inv)
+			if w > prune || w < -prune {
+				row = append(row, cw{en.class, w})
+			}
+		}
+		if len(row) == 0 {
+			continue
+		}
+		sort.Slice(row, func(a, b int) bool { return row[a].c < row[b].c })
+		out.keys = append(out.keys, x.k)
+		for _, r := range row {
+			out.cls = append(out.cls, r.c)
+			out.w = append(out.w, r.w)
+		}
+		out.off = append(out.off, uint32(len(out.cls)))
+	}
+	out.build()
+	return out
+}
+
+// table is the compact, read-only weight store of a trained perceptron:
+// sorted feature keys with CSR rows of (class, weight), and a hash index
+// built at load time. Safe for concurrent use.
+type table struct {
+	nclass int
+	keys   []uint64  // sorted, fixed (non-zero)
+	off    []uint32  // len(keys)+1
+	cls    []uint16  // class of each weight
+	w      []float32 // weights
+
+	slots []uint64 // hash index: key per slot, 0 empty
+	feat  []int32  // feature index per slot
+}
+
+func (t *table) build() {
+	n := 1
+	for n < 2*len(t.keys)+2 {
+		n <<= 1
+	}
+	t.slots = make([]uint64, n)
+	t.feat = make([]int32, n)
+	mask := uint64(n - 1)
+	for j, k := range t.keys {
+		i := (k * 0x9E3779B97F4A7C15 >> 20) & mask
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = k
+		t.feat[i] = int32(j)
+	}
+}
+
+// score adds the weights of feats to scores.
+func (t *table) score(feats []uint64, scores []float32) {
+	mask := uint64(len(t.slots) - 1)
+	for _, k := range feats {
+		k = fixKey(k)
+		i := (k * 0x9E3779B97F4A7C15 >> 20) & mask
+		for {
+			s := t.slots[i]
+			if s == k {
+				f := t.feat[i]
+				a, b := t.off[f], t.off[f+1]
+				cls, w := t.cls[a:b], t.w[a:b]
+				for j, c := range cls {
+					scores[c] += w[j]
+				}
+				break
+			}
+			if s == 0 {
+				break
+			}
+			i = (i + 1) & mask
+		}
+	}
+}
+
+// argmaxLegal returns the best class among those with legal[c], or -1.
+func argmaxLegal(scores []float32, legal []bool) int {
+	best, bs := -1, float32(math.Inf(-1))
+	for c, s := range scores {
+		if legal[c] && (best < 0 || s > bs) {
+			best, bs = c, s
+		}
+	}
+	return best
+}

@@ -1,0 +1,357 @@
+package parser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/kadapter/kadapter/parser/conllu"
+)
+
+// TrainOptions configures Train.
+type TrainOptions struct {
+	Epochs       int     // parser epochs (default 15); the best on dev is kept
+	TaggerEpochs int     // tagger epochs (default 10); the best on dev is kept
+	Seed         int64   // shuffling and exploration seed
+	Jackknife    int     // folds for the training tags (default 4; 1 = gold tags)
+	Explore      float64 // probability of following a wrong prediction from epoch 2 (default 0.9; <0: never)
+	NonProj      string  // "lift" (default) or "skip": what to do with non-projective training trees
+	Workers      int     // goroutines for tagger training and evaluation (default GOMAXPROCS, at most 2... any)
+	Treebank     string  // name recorded in the model info
+	// Log receives progress lines (nil: silent).
+	Log func(format string, args ...any)
+}
+
+func (o *TrainOptions) defaults() {
+	if o.Epochs <= 0 {
+		o.Epochs = 15
+	}
+	if o.TaggerEpochs <= 0 {
+		o.TaggerEpochs = 10
+	}
+	if o.Jackknife == 0 {
+		o.Jackknife = 4
+	}
+	if o.Explore == 0 {
+		o.Explore = 0.9
+	}
+	if o.Explore < 0 {
+		o.Explore = 0
+	}
+	if o.NonProj == "" {
+		o.NonProj = "lift"
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+}
+
+// validTree reports whether the heads of s form one tree over its words
+// with exactly one root.
+func validTree(s *conllu.Sentence) error {
+	n := len(s.Words)
+	roots := 0
+	for i := range s.Words {
+		h := s.Words[i].Head
+		if h == conllu.NoHead || s.Words[i].Deprel == "_" {
+			return fmt.Errorf("word %d has no HEAD or DEPREL", i+1)
+		}
+		if h == 0 {
+			roots++
+		}
+		// walk up: must reach 0 within n steps
+		k, steps := i+1, 0
+		for k != 0 && steps <= n {
+			k = s.Words[k-1].Head
+			steps++
+		}
+		if k != 0 {
+			return fmt.Errorf("word %d is on a cycle", i+1)
+		}
+	}
+	if roots != 1 {
+		return fmt.Errorf("%d root words, want 1", roots)
+	}
+	if s.Words[0].UPOS == "_" {
+		return errors.New("no UPOS")
+	}
+	return nil
+}
+
+// Train trains a tagger and a parser on train, selecting the epochs that
+// score best on dev. Sentences that are not single-rooted trees with tags
+// are skipped (counted in the log). Same data + options = same model.
+func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions) (*Model, error) {
+	opt.defaults()
+	start := time.Now()
+	var tr, dv []*conllu.Sentence
+	bad := 0
+	for _, s := range train {
+		if validTree(s) == nil {
+			tr = append(tr, s)
+		} else {
+			bad++
+		}
+	}
+	for _, s := range dev {
+		if validTree(s) == nil {
+			dv = append(dv, s)
+		}
+	}
+	if len(tr) == 0 {
+		return nil, errors.New("no usable training sentences (need UPOS, HEAD and DEPREL)")
+	}
+	if len(dv) == 0 {
+		return nil, errors.New("no usable dev sentences (need UPOS, HEAD and DEPREL)")
+	}
+	if bad > 0 {
+		opt.Log("skipped %d training sentences that are not single-rooted trees", bad)
+	}
+	// tag and label sets
+	tagIdx, labIdx := map[string]int{}, map[string]int{}
+	tokens := 0
+	for _, s := range tr {
+		for _, w := range s.Words {
+			tagIdx[w.UPOS] = 0
+			labIdx[w.Deprel] = 0
+			tokens++
+		}
+	}
+	tags, labels := index(tagIdx), index(labIdx)
+	root, ok := labIdx["root"]
+	if !ok {
+		return nil, errors.New("training data has no \"root\" relation")
+	}
+	taggerSet := func(ss []*conllu.Sentence) []taggerData {
+		out := make([]taggerData, len(ss))
+		for i, s := range ss {
+			out[i].words = s.Forms()
+			out[i].gold = make([]int, len(s.Words))
+			for j, w := range s.Words {
+				t, ok := tagIdx[w.UPOS]
+				if !ok {
+					t = -1
+				}
+				out[i].gold[j] = t
+			}
+		}
+		return out
+	}
+	trT, dvT := taggerSet(tr), taggerSet(dv)
+	opt.Log("training on %d sentences (%d tokens), %d tags, %d relations, dev %d sentences", len(tr), tokens, len(tags), len(labels), len(dv))
+
+	// Tagger: the main one (selected on dev) and the jackknife folds, in
+	// parallel.
+	k := opt.Jackknife
+	type job struct {
+		fold int // -1 = main
+	}
+	var (
+		mainTagger *tagger
+		mainEpoch  int
+		mainAcc    float64
+		foldTags   = make([][]int, len(tr))
+		mu         sync.Mutex
+		firstErr   error
+	)
+	jobs := []int{-1}
+	if k > 1 {
+		for f := 0; f < k; f++ {
+			jobs = append(jobs, f)
+		}
+	}
+	sem := make(chan struct{}, opt.Workers)
+	var wg sync.WaitGroup
+	for _, fold := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(fold int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if fold < 0 {
+				tt := newTaggerTrainer(tags, cloneTD(trT), opt.Seed)
+				var best *tagger
+				bestAcc, bestEp := -1.0, 0
+				for ep := 1; ep <= opt.TaggerEpochs; ep++ {
+					if ctx.Err() != nil {
+						return
+					}
+					trainAcc := tt.epoch()
+					m := tt.model()
+					acc := tagAccuracy(m, dvT)
+					opt.Log("tagger epoch %d/%d: train %.2f%% dev UPOS %.2f%%", ep, opt.TaggerEpochs, 100*trainAcc, 100*acc)
+					if acc > bestAcc {
+						best, bestAcc, bestEp = m, acc, ep
+					}
+				}
+				mu.Lock()
+				mainTagger, mainEpoch, mainAcc = best, bestEp, bestAcc
+				mu.Unlock()
+				return
+			}
+			var part []taggerData
+			var held []int
+			for i := range trT {
+				if i%k == fold {
+					held = append(held, i)
+				} else {
+					part = append(part, trT[i])
+				}
+			}
+			tt := newTaggerTrainer(tags, cloneTD(part), opt.Seed+int64(fold)+1)
+			for ep := 1; ep <= opt.TaggerEpochs; ep++ {
+				if ctx.Err() != nil {
+					return
+				}
+				tt.epoch()
+			}
+			m := tt.model()
+			for _, i := range held {
+				foldTags[i] = m.tag(trT[i].words)
+			}
+			opt.Log("tagger fold %d/%d done", fold+1, k)
+		}(fold)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	opt.Log("tagger: best dev UPOS %.2f%% at epoch %d (%.0fs)", 100*mainAcc, mainEpoch, time.Since(start).Seconds())
+
+	// Parser data.
+	nonproj := 0
+	var pd []parseData
+	for i, s := range tr {
+		n := len(s.Words)
+		heads := make([]int, n+1)
+		labs := make([]int, n+1)
+		for j, w := range s.Words {
+			heads[j+1] = w.Head
+			labs[j+1] = labIdx[w.Deprel]
+		}
+		if !IsProjective(heads) {
+			nonproj++
+			if opt.NonProj == "skip" {
+				continue
+			}
+			heads = Projectivize(heads)
+		}
+		t := trT[i].gold
+		if k > 1 {
+			t = foldTags[i]
+		}
+		pd = append(pd, parseData{wh: wordHashes(trT[i].words), tags: t, heads: heads, labels: labs})
+	}
+	opt.Log("%d non-projective training trees (%s)", nonproj, opt.NonProj)
+	// dev with predicted tags
+	dvTags := make([][]int, len(dv))
+	dvWH := make([][]uint64, len(dv))
+	for i := range dv {
+		dvTags[i] = mainTagger.tag(dvT[i].words)
+		dvWH[i] = wordHashes(dvT[i].words)
+	}
+	ptr := newParserTrainer(labels, root, pd, opt.Seed)
+	var bestP *depParser
+	bestLAS, bestUAS, bestEp := -1.0, 0.0, 0
+	for ep := 1; ep <= opt.Epochs; ep++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if ep > 1 {
+			ptr.explore = opt.Explore
+		}
+		t0 := time.Now()
+		zc := ptr.epoch()
+		p := ptr.model()
+		uas, las := parseAccuracy(p, dv, dvWH, dvTags, opt.Workers)
+		opt.Log("parser epoch %d/%d: oracle agreement %.2f%%, dev UAS %.2f LAS %.2f (%.1fs, %d features)", ep, opt.Epochs, 100*zc, uas, las, time.Since(t0).Seconds(), len(p.w.keys))
+		if las > bestLAS {
+			bestP, bestLAS, bestUAS, bestEp = p, las, uas, ep
+		}
+	}
+	m := &Model{tagger: mainTagger, parser: bestP}
+	m.Info = Info{Treebank: opt.Treebank, Sentences: len(tr), Tokens: tokens, TaggerEpoch: mainEpoch, ParserEpoch: bestEp,
+		DevUPOS: 100 * mainAcc, DevUAS: bestUAS, DevLAS: bestLAS, Seed: opt.Seed, Jackknife: k, NonProjMode: opt.NonProj,
+		TrainSeconds: time.Since(start).Seconds()}
+	opt.Log("parser: best dev LAS %.2f (UAS %.2f) at epoch %d; trained in %.0fs", bestLAS, bestUAS, bestEp, m.Info.TrainSeconds)
+	return m, nil
+}
+
+func index(set map[string]int) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	for i, k := range out {
+		set[k] = i
+	}
+	return out
+}
+
+func cloneTD(in []taggerData) []taggerData { return append([]taggerData(nil), in...) }
+
+func wordHashes(words []string) []uint64 {
+	out := make([]uint64, len(words))
+	for i, w := range words {
+		out[i] = strHash(1, normWord(w))
+	}
+	return out
+}
+
+func tagAccuracy(t *tagger, data []taggerData) float64 {
+	right, total := 0, 0
+	for _, s := range data {
+		p := t.tag(s.words)
+		for i, g := range s.gold {
+			if p[i] == g {
+				right++
+			}
+			total++
+		}
+	}
+	return float64(right) / float64(max(total, 1))
+}
+
+// parseAccuracy parses dev with the given tags; UAS/LAS in percent, LAS on
+// universal relations (subtypes ignored) as in the CoNLL 2018 evaluation.
+func parseAccuracy(p *depParser, dv []*conllu.Sentence, wh [][]uint64, tags [][]int, workers int) (float64, float64) {
+	ua := make([]int, len(dv))
+	la := make([]int, len(dv))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(dv); i += workers {
+				heads, labs := p.parse(wh[i], tags[i])
+				for j, word := range dv[i].Words {
+					if heads[j] == word.Head {
+						ua[i]++
+						if universal(p.labels[labs[j]]) == universal(word.Deprel) {
+							la[i]++
+						}
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	u, l, n := 0, 0, 0
+	for i := range dv {
+		u += ua[i]
+		l += la[i]
+		n += len(dv[i].Words)
+	}
+	return 100 * float64(u) / float64(n), 100 * float64(l) / float64(n)
+}
