@@ -7,8 +7,31 @@ import (
 // depParser is a greedy arc-hybrid parser scored by an averaged perceptron.
 type depParser struct {
 	labels []string
-	root   int // index of the "root" label
+	root   int                 // index of the "root" label
+	vocab  map[string]struct{} // normalized words seen at least twice in training; others are <unk>
 	w      *table
+}
+
+var unkWord = strHash(100, "<UNK>")
+
+// wordHashes maps words to their feature atoms: the hash of the normalized
+// word when it is in the vocabulary, the <unk> atom otherwise (so that rare
+// training words teach the parser how to treat unknown ones).
+func (p *depParser) wordHashes(words []string) []uint64 {
+	return vocabHashes(p.vocab, words)
+}
+
+func vocabHashes(vocab map[string]struct{}, words []string) []uint64 {
+	out := make([]uint64, len(words))
+	for i, w := range words {
+		n := normWord(w)
+		if _, ok := vocab[n]; ok {
+			out[i] = strHash(1, n)
+		} else {
+			out[i] = unkWord
+		}
+	}
+	return out
 }
 
 func (p *depParser) nclass() int { return 1 + 2*len(p.labels) }
@@ -138,6 +161,6 @@ func (tr *parserTrainer) epoch() float64 {
 	return float64(right) / float64(max(total, 1))
 }
 
-func (tr *parserTrainer) model() *depParser {
-	return &depParser{labels: tr.labels, root: tr.root, w: tr.tt.compact(1e-4)}
+func (tr *parserTrainer) model(vocab map[string]struct{}) *depParser {
+	return &depParser{labels: tr.labels, root: tr.root, vocab: vocab, w: tr.tt.compact(1e-4)}
 }

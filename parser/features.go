@@ -136,5 +136,6 @@ func parseFeatures(buf []uint64, s *state, a *sentAtoms) []uint64 {
 		f3(next(), s0w, P[s0l], L(s0l)), f3(next(), s0p, W[s0l], L(s0l)),
 		f3(next(), s1p, W[s1r], L(s1r)), f3(next(), b0p, W[b0l], L(b0l)),
 		f2(next(), s0w, b1w), f2(next(), s0p, b1w), f3(next(), s0p, b0p, b1w),
+		f2(next(), b0w, b1w), f3(next(), b0w, b0p, b1p), f3(next(), b0p, b1w, b1p),
 	)
 }

@@ -60,7 +60,8 @@ type Model struct {
 	parser *depParser
 }
 
-// Tags returns the UPOS tags the model predicts.
+// Tags returns the tag classes of the tagger: UPOS, or "UPOS|XPOS" pairs
+// for a model trained with XPOS (Parse returns the UPOS part).
 func (m *Model) Tags() []string { return append([]string(nil), m.tagger.tags...) }
 
 // Labels returns the dependency relations the model predicts.
@@ -74,13 +75,9 @@ func (m *Model) Parse(words []string) (upos []string, heads []int, rels []string
 	tags := m.tagger.tag(words)
 	upos = make([]string, len(words))
 	for i, t := range tags {
-		upos[i] = m.tagger.tags[t]
+		upos[i] = m.tagger.upos[t]
 	}
-	wh := make([]uint64, len(words))
-	for i, w := range words {
-		wh[i] = strHash(1, normWord(w))
-	}
-	heads, labels := m.parser.parse(wh, tags)
+	heads, labels := m.parser.parse(m.parser.wordHashes(words), tags)
 	rels = make([]string, len(words))
 	for i, l := range labels {
 		rels[i] = m.parser.labels[l]
@@ -137,6 +134,12 @@ func (m *Model) write(w io.Writer) error {
 	e.table(m.tagger.w)
 	e.strs(m.parser.labels)
 	e.u32(uint32(m.parser.root))
+	vocab := make([]string, 0, len(m.parser.vocab))
+	for w := range m.parser.vocab {
+		vocab = append(vocab, w)
+	}
+	sortStrings(vocab)
+	e.strs(vocab)
 	e.table(m.parser.w)
 	if e.err != nil {
 		return e.err
@@ -191,6 +194,7 @@ func Read(r io.Reader) (*Model, error) {
 		}
 	}
 	m.tagger.tags = d.strs()
+	m.tagger.upos = uposOf(m.tagger.tags)
 	nd := d.u32()
 	m.tagger.dict = make(map[string]int, min(nd, 1<<20))
 	for i := uint32(0); i < nd && d.err == nil; i++ {
@@ -200,6 +204,11 @@ func Read(r io.Reader) (*Model, error) {
 	m.tagger.w = d.table()
 	m.parser.labels = d.strs()
 	m.parser.root = int(d.u32())
+	vocab := d.strs()
+	m.parser.vocab = make(map[string]struct{}, len(vocab))
+	for _, w := range vocab {
+		m.parser.vocab[w] = struct{}{}
+	}
 	m.parser.w = d.table()
 	if d.err != nil {
 		return nil, fmt.Errorf("corrupt model: %w", d.err)
@@ -324,7 +333,7 @@ func (d *dec) str() string {
 
 func (d *dec) strs() []string {
 	n := d.u32()
-	if n > 1<<20 {
+	if n > 1<<24 {
 		d.err = fmt.Errorf("list length %d too large", n)
 	}
 	var out []string

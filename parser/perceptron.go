@@ -6,31 +6,36 @@ import (
 )
 
 // trainTable is the weight store of an averaged perceptron while it
-// trains: an open-addressing hash table from a 64-bit feature key to a
-// linked list of (class, weight) entries, so that a feature only stores the
-// classes it was ever updated for. Averaging uses Daumé's trick: besides
-// the weight w, each entry keeps u = sum of clock*delta, and the average is
-// w - u/clock.
+// trains: an open-addressing hash table from a 64-bit feature key to a row
+// of (class, weight) entries kept contiguous in a slab (rows grow by
+// doubling, moving to the slab's end), so that a feature only stores the
+// classes it was ever updated for and scoring reads memory sequentially.
+// Averaging uses Daumé's trick: besides the weight w, each entry keeps
+// u = sum of clock*delta, and the average is w - u/clock.
 type trainTable struct {
 	nclass int
 	keys   []uint64 // 0 = empty slot
-	heads  []int32  // first entry of the slot's list
+	rows   []row    // per slot
 	used   int
-	ents   []entry
+	slab   []entry
 	clock  float64 // number of training instances seen (starts at 1)
 }
 
+type row struct {
+	off      int32
+	len, cap uint16
+}
+
 type entry struct {
-	w     float32
 	class uint16
-	next  int32
+	w     float32
 	u     float64
 }
 
 func newTrainTable(nclass int) *trainTable {
 	t := &trainTable{nclass: nclass, clock: 1}
 	t.keys = make([]uint64, 1<<16)
-	t.heads = make([]int32, 1<<16)
+	t.rows = make([]row, 1<<16)
 	return t
 }
 
@@ -69,7 +74,7 @@ func (t *trainTable) insert(k uint64) int {
 			return int(i)
 		case 0:
 			t.keys[i] = k
-			t.heads[i] = -1
+			t.rows[i] = row{}
 			t.used++
 			return int(i)
 		}
@@ -78,9 +83,9 @@ func (t *trainTable) insert(k uint64) int {
 }
 
 func (t *trainTable) grow() {
-	oldK, oldH := t.keys, t.heads
+	oldK, oldR := t.keys, t.rows
 	t.keys = make([]uint64, len(oldK)*2)
-	t.heads = make([]int32, len(oldK)*2)
+	t.rows = make([]row, len(oldK)*2)
 	mask := uint64(len(t.keys) - 1)
 	for j, k := range oldK {
 		if k == 0 {
@@ -91,7 +96,7 @@ func (t *trainTable) grow() {
 			i = (i + 1) & mask
 		}
 		t.keys[i] = k
-		t.heads[i] = oldH[j]
+		t.rows[i] = oldR[j]
 	}
 }
 
@@ -104,12 +109,15 @@ func (t *trainTable) score(feats []uint64, scores []float32, avg bool) {
 		if s < 0 {
 			continue
 		}
-		for e := t.heads[s]; e >= 0; e = t.ents[e].next {
-			en := &t.ents[e]
-			if avg {
-				scores[en.class] += float32(float64(en.w) - en.u*inv)
-			} else {
-				scores[en.class] += en.w
+		r := t.rows[s]
+		ents := t.slab[r.off : r.off+int32(r.len)]
+		if avg {
+			for i := range ents {
+				scores[ents[i].class] += float32(float64(ents[i].w) - ents[i].u*inv)
+			}
+		} else {
+			for i := range ents {
+				scores[ents[i].class] += ents[i].w
 			}
 		}
 	}
@@ -119,19 +127,49 @@ func (t *trainTable) score(feats []uint64, scores []float32, avg bool) {
 func (t *trainTable) update(feats []uint64, class int, delta float32) {
 	for _, k := range feats {
 		s := t.insert(fixKey(k))
-		e := t.heads[s]
-		for e >= 0 && int(t.ents[e].class) != class {
-			e = t.ents[e].next
+		r := &t.rows[s]
+		ents := t.slab[r.off : r.off+int32(r.len)]
+		j := 0
+		for j < len(ents) && int(ents[j].class) != class {
+			j++
 		}
-		if e < 0 {
-			t.ents = append(t.ents, entry{class: uint16(class), next: t.heads[s]})
-			e = int32(len(t.ents) - 1)
-			t.heads[s] = e
+		if j == len(ents) {
+			if r.len == r.cap {
+				nc := max(2*r.cap, 2)
+				off := int32(len(t.slab))
+				t.slab = append(t.slab, make([]entry, nc)...)
+				copy(t.slab[off:], t.slab[r.off:r.off+int32(r.len)])
+				r.off, r.cap = off, nc
+			}
+			t.slab[r.off+int32(r.len)] = entry{class: uint16(class)}
+			r.len++
 		}
-		en := &t.ents[e]
+		en := &t.slab[r.off+int32(j)]
 		en.w += delta
 		en.u += t.clock * float64(delta)
 	}
+}
+
+// tidy copies the live rows into a fresh slab, dropping the space left
+// behind by grown rows.
+func (t *trainTable) tidy() {
+	n := 0
+	for s, k := range t.keys {
+		if k != 0 {
+			n += int(t.rows[s].len)
+		}
+	}
+	slab := make([]entry, 0, n+n/4)
+	for s, k := range t.keys {
+		if k == 0 {
+			continue
+		}
+		r := &t.rows[s]
+		off := int32(len(slab))
+		slab = append(slab, t.slab[r.off:r.off+int32(r.len)]...)
+		r.off, r.cap = off, r.len
+	}
+	t.slab = slab
 }
 
 // tick advances the averaging clock by one training instance.
@@ -158,24 +196,36 @@ func (t *trainTable) compact(prune float32) *table {
 		c uint16
 		w float32
 	}
-	var row []cw
+	var rw []cw
 	for _, x := range list {
-		row = row[:0]
-		for e := t.heads[x.s]; e >= 0; e = t.ents[e].next {
-			en := &t.ents[e]
+		rw = rw[:0]
+		r := t.rows[x.s]
+		for _, en := range t.slab[r.off : r.off+int32(r.len)] {
 			w := float32(float64(en.w) - en.u*inv)
 			if w > prune || w < -prune {
-				row = append(row, cw{en.class, w})
+				rw = append(rw, cw{en.class, w})
 			}
 		}
-		if len(row) == 0 {
+		if len(rw) == 0 {
 			continue
 		}
-		sort.Slice(row, func(a, b int) bool { return row[a].c < row[b].c })
+		sort.Slice(rw, func(a, b int) bool { return rw[a].c < rw[b].c })
 		out.keys = append(out.keys, x.k)
-		for _, r := range row {
-			out.cls = append(out.cls, r.c)
-			out.w = append(out.w, r.w)
+		if 2*len(rw) >= t.nclass {
+			// dense row: every class, in order (scored without indirection)
+			base := len(out.w)
+			for c := 0; c < t.nclass; c++ {
+				out.cls = append(out.cls, uint16(c))
+				out.w = append(out.w, 0)
+			}
+			for _, r := range rw {
+				out.w[base+int(r.c)] = r.w
+			}
+		} else {
+			for _, r := range rw {
+				out.cls = append(out.cls, r.c)
+				out.w = append(out.w, r.w)
+			}
 		}
 		out.off = append(out.off, uint32(len(out.cls)))
 	}
@@ -226,9 +276,16 @@ func (t *table) score(feats []uint64, scores []float32) {
 			if s == k {
 				f := t.feat[i]
 				a, b := t.off[f], t.off[f+1]
-				cls, w := t.cls[a:b], t.w[a:b]
-				for j, c := range cls {
-					scores[c] += w[j]
+				w := t.w[a:b]
+				if len(w) == len(scores) { // dense row
+					for j := range w {
+						scores[j] += w[j]
+					}
+				} else {
+					cls := t.cls[a:b]
+					for j, c := range cls {
+						scores[c] += w[j]
+					}
 				}
 				break
 			}

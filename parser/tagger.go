@@ -12,7 +12,8 @@ import (
 // and the two previous predicted tags), plus a tag dictionary for frequent
 // unambiguous words.
 type tagger struct {
-	tags []string       // class names
+	tags []string       // class names: "UPOS" or "UPOS|XPOS"
+	upos []string       // UPOS of each class (derived from tags)
 	dict map[string]int // frequent unambiguous forms -> tag
 	w    *table
 }
@@ -49,11 +50,21 @@ const (
 	ttSuf3Wp1
 	ttFirstShape
 	ttWm1Wp1
+	ttP1Suf3
+	ttP2W
+	ttSufp2
+	ttRawm1
+	ttRawp1
+	ttSuf5
+	ttP1Shape
+	ttWShapep1
+	ttSuf2m1
+	ttSuf2p1
 )
 
 // tokInfo holds the per-word hashes the tagger features use.
 type tokInfo struct {
-	w, raw, suf1, suf2, suf3, suf4, pre1, pre2, pre3, shape, flags uint64
+	w, raw, suf1, suf2, suf3, suf4, suf5, pre1, pre2, pre3, shape, flags uint64
 }
 
 var padInfo = [2]tokInfo{
@@ -82,7 +93,7 @@ func wordInfo(form string) tokInfo {
 	}
 	return tokInfo{
 		w: strHash(1, n), raw: strHash(2, form),
-		suf1: strHash(3, suffix(n, 1)), suf2: strHash(4, suffix(n, 2)), suf3: strHash(5, suffix(n, 3)), suf4: strHash(6, suffix(n, 4)),
+		suf1: strHash(3, suffix(n, 1)), suf2: strHash(4, suffix(n, 2)), suf3: strHash(5, suffix(n, 3)), suf4: strHash(6, suffix(n, 4)), suf5: strHash(11, suffix(n, 5)),
 		pre1: strHash(7, prefix(n, 1)), pre2: strHash(8, prefix(n, 2)), pre3: strHash(9, prefix(n, 3)),
 		shape: strHash(10, shape(form)), flags: fl,
 	}
@@ -96,6 +107,15 @@ func infoAt(info []tokInfo, i int) *tokInfo {
 		return &padInfo[1]
 	}
 	return &info[i]
+}
+
+// uposOf returns the UPOS part of each tag class ("NOUN|NN" -> "NOUN").
+func uposOf(tags []string) []string {
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i], _, _ = strings.Cut(t, "|")
+	}
+	return out
 }
 
 // tagFeatures appends the features of word i given the two previous tags
@@ -124,6 +144,14 @@ func tagFeatures(buf []uint64, info []tokInfo, i, p1, p2 int) []uint64 {
 		f2(ttSuf3Wp1, x.suf3, n1.w),
 		f2(ttFirstShape, first, x.shape),
 		f2(ttWm1Wp1, m1.w, n1.w),
+		f2(ttP1Suf3, t1, x.suf3),
+		f2(ttP2W, t2, x.w),
+		f1(ttSufp2, n2.suf3),
+		f1(ttRawm1, m1.raw), f1(ttRawp1, n1.raw),
+		f1(ttSuf5, x.suf5),
+		f2(ttP1Shape, t1, x.shape),
+		f2(ttWShapep1, x.w, n1.shape),
+		f1(ttSuf2m1, m1.suf2), f1(ttSuf2p1, n1.suf2),
 	)
 }
 
@@ -263,5 +291,5 @@ func (tr *taggerTrainer) epoch() float64 {
 
 // model returns the tagger with the current averaged weights.
 func (tr *taggerTrainer) model() *tagger {
-	return &tagger{tags: tr.tags, dict: tr.dict, w: tr.tt.compact(1e-4)}
+	return &tagger{tags: tr.tags, upos: uposOf(tr.tags), dict: tr.dict, w: tr.tt.compact(1e-4)}
 }

@@ -20,6 +20,8 @@ type TrainOptions struct {
 	Jackknife    int     // folds for the training tags (default 4; 1 = gold tags)
 	Explore      float64 // probability of following a wrong prediction from epoch 2 (default 0.9; <0: never)
 	NonProj      string  // "lift" (default) or "skip": what to do with non-projective training trees
+	VocabMin     int     // parser word features for words seen at least this often (default 2), <unk> otherwise
+	UPOSOnly     bool    // tag UPOS only (default: tag UPOS|XPOS pairs, which gives the parser richer tags)
 	Workers      int     // goroutines for tagger training and evaluation (default GOMAXPROCS, at most 2... any)
 	Treebank     string  // name recorded in the model info
 	// Log receives progress lines (nil: silent).
@@ -41,6 +43,9 @@ func (o *TrainOptions) defaults() {
 	}
 	if o.Explore < 0 {
 		o.Explore = 0
+	}
+	if o.VocabMin <= 0 {
+		o.VocabMin = 2
 	}
 	if o.NonProj == "" {
 		o.NonProj = "lift"
@@ -117,9 +122,16 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 	// tag and label sets
 	tagIdx, labIdx := map[string]int{}, map[string]int{}
 	tokens := 0
+	tagOf := func(w *conllu.Word) string {
+		if opt.UPOSOnly || w.XPOS == "_" {
+			return w.UPOS
+		}
+		return w.UPOS + "|" + w.XPOS
+	}
 	for _, s := range tr {
-		for _, w := range s.Words {
-			tagIdx[w.UPOS] = 0
+		for i := range s.Words {
+			w := &s.Words[i]
+			tagIdx[tagOf(w)] = 0
 			labIdx[w.Deprel] = 0
 			tokens++
 		}
@@ -134,8 +146,8 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 		for i, s := range ss {
 			out[i].words = s.Forms()
 			out[i].gold = make([]int, len(s.Words))
-			for j, w := range s.Words {
-				t, ok := tagIdx[w.UPOS]
+			for j := range s.Words {
+				t, ok := tagIdx[tagOf(&s.Words[j])]
 				if !ok {
 					t = -1
 				}
@@ -184,8 +196,9 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 						return
 					}
 					trainAcc := tt.epoch()
+					tt.tt.tidy()
 					m := tt.model()
-					acc := tagAccuracy(m, dvT)
+					acc := uposAccuracy(m, dv)
 					opt.Log("tagger epoch %d/%d: train %.2f%% dev UPOS %.2f%%", ep, opt.TaggerEpochs, 100*trainAcc, 100*acc)
 					if acc > bestAcc {
 						best, bestAcc, bestEp = m, acc, ep
@@ -229,6 +242,19 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 	opt.Log("tagger: best dev UPOS %.2f%% at epoch %d (%.0fs)", 100*mainAcc, mainEpoch, time.Since(start).Seconds())
 
 	// Parser data.
+	counts := map[string]int{}
+	for i := range trT {
+		for _, w := range trT[i].words {
+			counts[normWord(w)]++
+		}
+	}
+	vocab := map[string]struct{}{}
+	for w, c := range counts {
+		if c >= opt.VocabMin {
+			vocab[w] = struct{}{}
+		}
+	}
+	wordHashes := func(words []string) []uint64 { return vocabHashes(vocab, words) }
 	nonproj := 0
 	var pd []parseData
 	for i, s := range tr {
@@ -272,7 +298,8 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 		}
 		t0 := time.Now()
 		zc := ptr.epoch()
-		p := ptr.model()
+		ptr.tt.tidy()
+		p := ptr.model(vocab)
 		uas, las := parseAccuracy(p, dv, dvWH, dvTags, opt.Workers)
 		opt.Log("parser epoch %d/%d: oracle agreement %.2f%%, dev UAS %.2f LAS %.2f (%.1fs, %d features)", ep, opt.Epochs, 100*zc, uas, las, time.Since(t0).Seconds(), len(p.w.keys))
 		if las > bestLAS {
@@ -301,12 +328,20 @@ func index(set map[string]int) []string {
 
 func cloneTD(in []taggerData) []taggerData { return append([]taggerData(nil), in...) }
 
-func wordHashes(words []string) []uint64 {
-	out := make([]uint64, len(words))
-	for i, w := range words {
-		out[i] = strHash(1, normWord(w))
+
+// uposAccuracy is the UPOS accuracy of t on gold sentences.
+func uposAccuracy(t *tagger, gold []*conllu.Sentence) float64 {
+	right, total := 0, 0
+	for _, s := range gold {
+		p := t.tag(s.Forms())
+		for i, w := range s.Words {
+			if t.upos[p[i]] == w.UPOS {
+				right++
+			}
+			total++
+		}
 	}
-	return out
+	return float64(right) / float64(max(total, 1))
 }
 
 func tagAccuracy(t *tagger, data []taggerData) float64 {

@@ -81,6 +81,24 @@ type ArrayReader struct {
 	esc      bool
 	skipping bool  // element exceeded maxElem; bytes are being discarded
 	skipped  int64 // bytes discarded so far for a skipped element
+
+	try     func(avail []byte) (int, bool) // NextPrefix's in-place decoder
+	decoded bool
+}
+
+// NextPrefix is Next for a caller that can decode an element in place,
+// which saves the structural scan of the element. At the start of each
+// element, try is called with every buffered byte from the element's first
+// byte on; when it decodes one complete value it returns the number of
+// bytes used and true, and NextPrefix returns those bytes with decoded
+// true. Otherwise (the element runs past the buffer, or try fails) the
+// element is scanned as Next does and returned with decoded false: the
+// caller then decodes the returned bytes itself. Errors are those of Next.
+func (a *ArrayReader) NextPrefix(try func(avail []byte) (n int, ok bool)) (elem []byte, decoded bool, err error) {
+	a.try, a.decoded = try, false
+	elem, err = a.Next()
+	a.try = nil
+	return elem, a.decoded, err
 }
 
 const (
@@ -170,6 +188,18 @@ func (a *ArrayReader) Next() ([]byte, error) {
 				}
 				if c := a.buf[a.pos]; c == ']' || c == ',' {
 					return nil, a.fail(a.syntax(fmt.Sprintf("expected an element after ',', found %s", quoteByte(c))))
+				}
+			}
+			if a.try != nil && a.end > a.pos {
+				if n, ok := a.try(a.buf[a.pos:a.end]); ok && n > 0 && n <= a.end-a.pos {
+					a.index++
+					a.elemOff = a.base + int64(a.pos)
+					elem := a.buf[a.pos : a.pos+n]
+					a.pos += n
+					a.start = a.pos
+					a.state = stAfter
+					a.decoded = true
+					return elem, nil
 				}
 			}
 			elem, err := a.element()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -141,6 +142,24 @@ func FuzzArrayReader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string, buf uint8) {
 		got, _, err := splitAll(t, in, ArrayOptions{BufferSize: 64 + int(buf)}, buf%2 == 1)
+		// NextPrefix returns the same elements and the same error.
+		pa := NewArrayReader(strings.NewReader(in), "in.json", ArrayOptions{BufferSize: 64 + int(buf)})
+		for i := 0; ; i++ {
+			e, _, perr := pa.NextPrefix(prefixTry)
+			var tl *ElementTooLargeError
+			if errors.As(perr, &tl) {
+				continue
+			}
+			if perr != nil {
+				if i != len(got) || (perr == io.EOF) != (err == nil) {
+					t.Fatalf("%q: NextPrefix stopped after %d elements with %v; Next gave %d and %v", in, i, perr, len(got), err)
+				}
+				break
+			}
+			if i >= len(got) || string(e) != got[i] {
+				t.Fatalf("%q: NextPrefix element %d = %q", in, i, e)
+			}
+		}
 		var want []json.RawMessage
 		jin := strings.TrimPrefix(in, "\xEF\xBB\xBF")
 		jerr := json.Unmarshal([]byte(jin), &want)
@@ -164,4 +183,59 @@ func FuzzArrayReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// prefixTry decodes one JSON object at the start of avail with
+// encoding/json, the way a real in-place decoder would.
+func prefixTry(avail []byte) (int, bool) {
+	if len(avail) == 0 || avail[0] != '{' {
+		return 0, false
+	}
+	d := json.NewDecoder(bytes.NewReader(avail))
+	var v map[string]any
+	if d.Decode(&v) != nil {
+		return 0, false
+	}
+	return int(d.InputOffset()), true
+}
+
+func TestNextPrefixMatchesNext(t *testing.T) {
+	var parts []string
+	for i := 0; i < 200; i++ {
+		parts = append(parts, fmt.Sprintf(`{"i": %d, "s": "%s", "l": [1, [2], {"x": "]"}]}`, i, strings.Repeat("é\\\"", i%17)))
+		if i%50 == 0 {
+			parts = append(parts, `"scalar"`, `[1,2]`)
+		}
+	}
+	in := "\xEF\xBB\xBF[" + strings.Join(parts, ",\n ") + "]"
+	for _, bufSize := range []int{64, 100, 1000, 1 << 20} {
+		a := NewArrayReader(strings.NewReader(in), "p.json", ArrayOptions{BufferSize: bufSize})
+		b := NewArrayReader(iotest.HalfReader(strings.NewReader(in)), "p.json", ArrayOptions{BufferSize: bufSize})
+		decodedCount := 0
+		for {
+			e1, err1 := a.Next()
+			e2, dec, err2 := b.NextPrefix(prefixTry)
+			if (err1 == nil) != (err2 == nil) || string(e1) != string(e2) || a.Offset() != b.Offset() || a.Index() != b.Index() {
+				t.Fatalf("buf %d: Next %q/%v vs NextPrefix %q/%v", bufSize, e1, err1, e2, err2)
+			}
+			if err1 != nil {
+				if err1 != io.EOF {
+					t.Fatal(err1)
+				}
+				break
+			}
+			if dec {
+				decodedCount++
+			}
+		}
+		if bufSize == 1<<20 && decodedCount != 200 {
+			t.Fatalf("only %d elements decoded in place", decodedCount)
+		}
+	}
+	// Errors are the same as Next's.
+	b := NewArrayReader(strings.NewReader(`[{"a":1} {"b":2}]`), "e.json", ArrayOptions{})
+	b.NextPrefix(prefixTry)
+	if _, _, err := b.NextPrefix(prefixTry); err == nil || !strings.Contains(err.Error(), "expected ',' or ']' after element 0") {
+		t.Fatalf("got %v", err)
+	}
 }

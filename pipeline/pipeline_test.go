@@ -142,6 +142,10 @@ func TestSources(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "d", "re-nlg_1.json"), content)
 	writeFile(t, filepath.Join(dir, "d", ".hidden.json"), content)
 	writeFile(t, filepath.Join(dir, "d", "notes.txt"), []byte("x"))
+	writeFile(t, filepath.Join(dir, "elsewhere", "re-nlg_7.json"), content)
+	if err := os.Symlink(filepath.Join(dir, "elsewhere", "re-nlg_7.json"), filepath.Join(dir, "d", "re-nlg_7.json")); err != nil {
+		t.Fatal(err)
+	}
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	zw.Write(content)
@@ -177,7 +181,7 @@ func TestSources(t *testing.T) {
 	for _, s := range srcs {
 		names = append(names, strings.TrimPrefix(s.Name, dir+"/"))
 	}
-	want := "d/re-nlg_1.json d/sub/re-nlg_2.json.gz re-nlg_3.json.zst re-nlg_4.json.bz2 release.zip!TREx/re-nlg_5.json release.zip!TREx/re-nlg_6.json"
+	want := "d/re-nlg_1.json d/re-nlg_7.json d/sub/re-nlg_2.json.gz re-nlg_3.json.zst re-nlg_4.json.bz2 release.zip!TREx/re-nlg_5.json release.zip!TREx/re-nlg_6.json"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("sources %q\nwant %q", strings.Join(names, " "), want)
 	}

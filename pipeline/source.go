@@ -47,7 +47,8 @@ type ExpandOptions struct {
 
 // ExpandSources turns paths, directories and glob patterns into a sorted,
 // de-duplicated list of sources. A directory is walked recursively (hidden
-// files and folders, whose names start with ".", are skipped); a ".zip"
+// files and folders, whose names start with ".", are skipped; symbolic
+// links to files are followed); a ".zip"
 // file contributes its matching entries (directories in the archive are
 // skipped). A glob that matches nothing and a path that does not exist are
 // errors. The result is sorted by Name so that the order never depends on
@@ -83,8 +84,15 @@ func ExpandSources(args []string, opts ExpandOptions) ([]Source, error) {
 					}
 					return nil
 				}
-				if d.IsDir() || !d.Type().IsRegular() {
+				if d.IsDir() {
 					return nil
+				}
+				if !d.Type().IsRegular() {
+					// Follow symbolic links to regular files (not to folders).
+					fi, err := os.Stat(p)
+					if err != nil || !fi.Mode().IsRegular() {
+						return nil
+					}
 				}
 				if strings.EqualFold(filepath.Ext(base), ".zip") || match(base) {
 					return addFile(p, false)

@@ -91,26 +91,43 @@ type Result map[string]Tensor
 // reused for every batch; ctx is checked between batches and aborts a batch
 // in flight.
 func (s *Session) RunRows(ctx context.Context, rows []Row, opt BatchOptions) ([]Result, error) {
+	results := make([]Result, len(rows))
+	err := s.EachRow(ctx, rows, opt, func(i int, r Result) error {
+		results[i] = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// EachRow is RunRows without keeping the outputs: after each batch it calls
+// fn with every row's index in rows and its Result (batch order, so with
+// dynamic padding not in index order), letting callers reduce large outputs
+// (find-head's [seq, classes] logits) as they come. An error from fn stops
+// the run and is returned.
+func (s *Session) EachRow(ctx context.Context, rows []Row, opt BatchOptions, fn func(i int, r Result) error) error {
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 8
 	}
 	if opt.Padding == PadFixed && opt.MaxLen <= 0 {
-		return nil, fmt.Errorf("fixed padding needs the maximum sequence length (MaxLen)")
+		return fmt.Errorf("fixed padding needs the maximum sequence length (MaxLen)")
 	}
 	choices := -1
 	for i, r := range rows {
 		if len(r.Seqs) == 0 {
-			return nil, fmt.Errorf("row %d has no sequence", i)
+			return fmt.Errorf("row %d has no sequence", i)
 		}
 		if !opt.MultiChoice && len(r.Seqs) != 1 {
-			return nil, fmt.Errorf("row %d has %d sequences; only multiple-choice graphs take several", i, len(r.Seqs))
+			return fmt.Errorf("row %d has %d sequences; only multiple-choice graphs take several", i, len(r.Seqs))
 		}
 		if choices >= 0 && len(r.Seqs) != choices {
-			return nil, fmt.Errorf("row %d has %d choices, earlier rows %d", i, len(r.Seqs), choices)
+			return fmt.Errorf("row %d has %d choices, earlier rows %d", i, len(r.Seqs), choices)
 		}
 		choices = len(r.Seqs)
 		if opt.MaxLen > 0 && r.Len() > opt.MaxLen {
-			return nil, fmt.Errorf("row %d has %d tokens, more than the maximum sequence length %d", i, r.Len(), opt.MaxLen)
+			return fmt.Errorf("row %d has %d tokens, more than the maximum sequence length %d", i, r.Len(), opt.MaxLen)
 		}
 	}
 	order := make([]int, len(rows))
@@ -120,10 +137,9 @@ func (s *Session) RunRows(ctx context.Context, rows []Row, opt BatchOptions) ([]
 	if opt.Padding == PadDynamic {
 		sort.SliceStable(order, func(a, b int) bool { return rows[order[a]].Len() > rows[order[b]].Len() })
 	}
-	results := make([]Result, len(rows))
 	for start := 0; start < len(order); start += opt.BatchSize {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		idx := order[start:min(start+opt.BatchSize, len(order))]
 		batch := make([]Row, len(idx))
@@ -132,24 +148,26 @@ func (s *Session) RunRows(ctx context.Context, rows []Row, opt BatchOptions) ([]
 		}
 		inputs, err := s.batchInputs(batch, opt, choices)
 		if err != nil {
-			return nil, fmt.Errorf("rows %d..%d: %w", start, start+len(idx)-1, err)
+			return fmt.Errorf("batch %d: %w", start/opt.BatchSize, err)
 		}
 		out, err := s.Run(ctx, inputs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		per, err := splitBatch(out, len(idx))
 		if err != nil {
-			return nil, fmt.Errorf("model %s: %w", s.path, err)
+			return fmt.Errorf("model %s: %w", s.path, err)
 		}
 		for i, j := range idx {
-			results[j] = per[i]
+			if err := fn(j, per[i]); err != nil {
+				return err
+			}
 		}
 		if opt.Progress != nil {
 			opt.Progress(start+len(idx), len(rows))
 		}
 	}
-	return results, nil
+	return nil
 }
 
 // BatchInputs builds the graph inputs for one batch of rows as RunRows

@@ -18,8 +18,13 @@ type wordCache struct {
 
 type cacheShard struct {
 	mu sync.RWMutex
-	m  map[string][]int32
-	_  [32]byte // keep shards on separate cache lines
+	m  map[uint64]cacheEntry // keyed by the word's hash; the entry holds the word to check
+	_  [40]byte              // keep shards on separate cache lines
+}
+
+type cacheEntry struct {
+	word string
+	ids  []int32
 }
 
 const (
@@ -38,32 +43,31 @@ func newWordCache(capacity int) *wordCache {
 	per := (capacity + cacheShards - 1) / cacheShards
 	c := &wordCache{seed: maphash.MakeSeed(), shards: make([]cacheShard, cacheShards), perShard: per}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string][]int32)
+		c.shards[i].m = make(map[uint64]cacheEntry)
 	}
 	return c
 }
 
-func (c *wordCache) shard(word string) *cacheShard {
-	return &c.shards[maphash.String(c.seed, word)%cacheShards]
-}
-
-func (c *wordCache) get(word string) ([]int32, bool) {
-	s := c.shard(word)
+func (c *wordCache) get(word string) (uint64, []int32, bool) {
+	h := maphash.String(c.seed, word)
+	s := &c.shards[h%cacheShards]
 	s.mu.RLock()
-	v, ok := s.m[word]
+	e, ok := s.m[h]
 	s.mu.RUnlock()
-	return v, ok
+	if !ok || e.word != word {
+		return h, nil, false
+	}
+	return h, e.ids, true
 }
 
-func (c *wordCache) put(word string, ids []int32) {
-	s := c.shard(word)
-	key := strings.Clone(word)
-	val := append([]int32(nil), ids...)
+func (c *wordCache) put(h uint64, word string, ids []int32) {
+	s := &c.shards[h%cacheShards]
+	e := cacheEntry{word: strings.Clone(word), ids: append([]int32(nil), ids...)}
 	s.mu.Lock()
 	if len(s.m) >= c.perShard {
 		clear(s.m)
 	}
-	s.m[key] = val
+	s.m[h] = e // a colliding word simply replaces the other
 	s.mu.Unlock()
 }
 
@@ -75,11 +79,12 @@ func (t *Tokenizer) wordIDs(dst []int32, word string) []int32 {
 	if t.cache == nil || len(word) > maxCachedWord {
 		return t.bpe(dst, word)
 	}
-	if ids, ok := t.cache.get(word); ok {
+	h, ids, ok := t.cache.get(word)
+	if ok {
 		return append(dst, ids...)
 	}
 	n := len(dst)
 	dst = t.bpe(dst, word)
-	t.cache.put(word, dst[n:])
+	t.cache.put(h, word, dst[n:])
 	return dst
 }

@@ -75,20 +75,53 @@ type Options struct {
 	PadToLength int
 }
 
+var seqPool = sync.Pool{New: func() any { return new(seq) }}
+
+func getSeq() *seq { return seqPool.Get().(*seq) }
+
+func putSeq(q *seq) {
+	if cap(q.ids) > 1<<16 { // do not keep huge buffers around
+		return
+	}
+	clear(q.added[:cap(q.added)]) // drop references to the texts added tokens point into
+	seqPool.Put(q)
+}
+
 // seq is one tokenized text before the template is applied.
 type seq struct {
-	ids   []int32
-	toks  []string
-	offs  [][2]int
-	words []int
+	ids     []int32
+	added   []addedValue // spellings of the added tokens matched in the text (BPE tokens are spelled from their id)
+	offsets bool         // offs and words are filled
+	offs    [][2]int
+	words   []int
+}
+
+// addedValue is the text an added token matched (with the whitespace an
+// lstrip/rstrip token took), at token index pos of its sequence.
+type addedValue struct {
+	pos int
+	val string
 }
 
 // fixMissingBytes replaces the tokens of bytes missing from the vocabulary
 // (id -1) by unk, or drops them when there is no <unk> (as Hugging Face's BPE
 // without unk_token does).
 func (q *seq) fixMissingBytes(unk int32) {
-	k := 0
+	missing := false
+	for _, id := range q.ids {
+		if id < 0 {
+			missing = true
+			break
+		}
+	}
+	if !missing {
+		return
+	}
+	k, a := 0, 0
 	for i, id := range q.ids {
+		for a < len(q.added) && q.added[a].pos < i {
+			a++
+		}
 		if id < 0 {
 			if unk < 0 {
 				continue
@@ -96,17 +129,17 @@ func (q *seq) fixMissingBytes(unk int32) {
 			id = unk
 		}
 		q.ids[k] = id
-		if q.toks != nil {
-			q.toks[k], q.offs[k], q.words[k] = q.toks[i], q.offs[i], q.words[i]
-			if q.ids[k] == unk && q.toks[k] == "" {
-				q.toks[k] = "<unk>"
-			}
+		if q.offsets {
+			q.offs[k], q.words[k] = q.offs[i], q.words[i]
+		}
+		if a < len(q.added) && q.added[a].pos == i {
+			q.added[a].pos = k
 		}
 		k++
 	}
 	q.ids = q.ids[:k]
-	if q.toks != nil {
-		q.toks, q.offs, q.words = q.toks[:k], q.offs[:k], q.words[:k]
+	if q.offsets {
+		q.offs, q.words = q.offs[:k], q.words[:k]
 	}
 }
 
@@ -115,7 +148,13 @@ func (q *seq) truncate(n int) {
 		n = 0
 	}
 	if len(q.ids) > n {
-		q.ids, q.toks, q.offs, q.words = q.ids[:n], q.toks[:n], q.offs[:n], q.words[:n]
+		q.ids = q.ids[:n]
+		if q.offsets {
+			q.offs, q.words = q.offs[:n], q.words[:n]
+		}
+		for len(q.added) > 0 && q.added[len(q.added)-1].pos >= n {
+			q.added = q.added[:len(q.added)-1]
+		}
 	}
 }
 
@@ -125,7 +164,8 @@ func (t *Tokenizer) Encode(text string, opts *Options) *Encoding {
 	if opts == nil {
 		opts = &Options{}
 	}
-	a := t.encodeSeq(text, opts.AddPrefixSpace || t.addPrefixSpace, true)
+	a := t.encodeSeq(getSeq(), text, opts.AddPrefixSpace || t.addPrefixSpace, true)
+	defer putSeq(a)
 	if opts.MaxLength > 0 {
 		room := opts.MaxLength
 		if !opts.NoSpecialTokens {
@@ -143,8 +183,10 @@ func (t *Tokenizer) EncodePair(first, second string, opts *Options) *Encoding {
 		opts = &Options{}
 	}
 	prefix := opts.AddPrefixSpace || t.addPrefixSpace
-	a := t.encodeSeq(first, prefix, true)
-	b := t.encodeSeq(second, prefix, true)
+	a := t.encodeSeq(getSeq(), first, prefix, true)
+	defer putSeq(a)
+	b := t.encodeSeq(getSeq(), second, prefix, true)
+	defer putSeq(b)
 	if opts.MaxLength > 0 {
 		room := opts.MaxLength
 		if !opts.NoSpecialTokens {
@@ -199,42 +241,58 @@ func truncatePair(a, b *seq, room int, strategy TruncationStrategy) {
 }
 
 func (t *Tokenizer) assemble(a, b *seq, opts *Options) *Encoding {
+	special := !opts.NoSpecialTokens
 	n := len(a.ids)
 	if b != nil {
 		n += len(b.ids)
 	}
-	special := !opts.NoSpecialTokens
 	if special {
 		n += 2
 		if b != nil {
 			n += 2
 		}
 	}
-	n = max(n, opts.PadToLength)
+	size := max(n, opts.PadToLength)
+	ints := make([]int, 5*size) // one backing array for the five int columns
+	col := func(k int) []int { return ints[k*size : k*size+n : (k+1)*size] }
 	e := &Encoding{
-		IDs: make([]int, 0, n), Tokens: make([]string, 0, n), Offsets: make([][2]int, 0, n),
-		WordIDs: make([]int, 0, n), SequenceIDs: make([]int, 0, n), SpecialTokensMask: make([]int, 0, n),
-		AttentionMask: make([]int, 0, n),
+		IDs: col(0), Tokens: make([]string, n, size), Offsets: make([][2]int, n, size),
+		WordIDs: col(1), SequenceIDs: col(2), SpecialTokensMask: col(3), AttentionMask: col(4),
 	}
+	for i := range e.AttentionMask {
+		e.AttentionMask[i] = 1
+	}
+	pos := 0
 	addSpecial := func(id int32) {
-		e.IDs = append(e.IDs, int(id))
-		e.Tokens = append(e.Tokens, t.spelling(id))
-		e.Offsets = append(e.Offsets, [2]int{})
-		e.WordIDs = append(e.WordIDs, -1)
-		e.SequenceIDs = append(e.SequenceIDs, -1)
-		e.SpecialTokensMask = append(e.SpecialTokensMask, 1)
-		e.AttentionMask = append(e.AttentionMask, 1)
+		e.IDs[pos] = int(id)
+		e.Tokens[pos] = t.spelling(id)
+		e.WordIDs[pos] = -1
+		e.SequenceIDs[pos] = -1
+		e.SpecialTokensMask[pos] = 1
+		pos++
 	}
 	addSeq := func(q *seq, sid int) {
+		m := len(q.ids)
+		ids := e.IDs[pos : pos+m]
 		for i, id := range q.ids {
-			e.IDs = append(e.IDs, int(id))
-			e.Tokens = append(e.Tokens, q.toks[i])
-			e.Offsets = append(e.Offsets, q.offs[i])
-			e.WordIDs = append(e.WordIDs, q.words[i])
-			e.SequenceIDs = append(e.SequenceIDs, sid)
-			e.SpecialTokensMask = append(e.SpecialTokensMask, 0)
-			e.AttentionMask = append(e.AttentionMask, 1)
+			ids[i] = int(id)
 		}
+		toks := e.Tokens[pos : pos+m]
+		for i, id := range q.ids {
+			toks[i] = t.spelling(id)
+		}
+		for _, a := range q.added {
+			toks[a.pos] = a.val
+		}
+		copy(e.Offsets[pos:pos+m], q.offs)
+		copy(e.WordIDs[pos:pos+m], q.words)
+		if sid != 0 {
+			seqIDs := e.SequenceIDs[pos : pos+m]
+			for i := range seqIDs {
+				seqIDs[i] = sid
+			}
+		}
+		pos += m
 	}
 	if special {
 		addSpecial(t.bos)
@@ -258,8 +316,8 @@ func (t *Tokenizer) assemble(a, b *seq, opts *Options) *Encoding {
 	return e
 }
 
-// Pad appends padding tokens (id padID, attention 0) on the right until
-// the encoding has length tokens.
+// Pad appends padding tokens (id padID, attention 0, spelled "<pad>"
+// whatever the id) on the right until the encoding has length tokens.
 func (e *Encoding) Pad(length, padID int) {
 	for len(e.IDs) < length {
 		e.IDs = append(e.IDs, padID)
@@ -322,10 +380,11 @@ func (t *Tokenizer) EncodeBatch(texts []string, opts *Options) []*Encoding {
 // AppendIDs appends the ids of text (no <s>/</s>, no offsets) to dst: the
 // fast path for callers that need ids only. The ids equal Encode's.
 func (t *Tokenizer) AppendIDs(dst []int, text string, addPrefixSpace bool) []int {
-	q := t.encodeSeq(text, addPrefixSpace || t.addPrefixSpace, false)
+	q := t.encodeSeq(getSeq(), text, addPrefixSpace || t.addPrefixSpace, false)
 	for _, id := range q.ids {
 		dst = append(dst, int(id))
 	}
+	putSeq(q)
 	return dst
 }
 
@@ -338,14 +397,10 @@ func (t *Tokenizer) spelling(id int32) string {
 
 // encodeSeq runs added-token matching, pre-tokenization and BPE on one text
 // and, when withOffsets, the tokens' spellings, offsets and word ids.
-func (t *Tokenizer) encodeSeq(text string, prefix, withOffsets bool) *seq {
+func (t *Tokenizer) encodeSeq(q *seq, text string, prefix, withOffsets bool) *seq {
 	s, orig := sanitize(text)
-	q := &seq{ids: make([]int32, 0, len(s)/3+4)}
-	if withOffsets {
-		q.toks = make([]string, 0, cap(q.ids))
-		q.offs = make([][2]int, 0, cap(q.ids))
-		q.words = make([]int, 0, cap(q.ids))
-	}
+	q.ids, q.added, q.offs, q.words = q.ids[:0], q.added[:0], q.offs[:0], q.words[:0]
+	q.offsets = withOffsets
 	var segBuf [8]segment
 	segs := t.splitAdded(segBuf[:0], s)
 	word := 0
@@ -355,7 +410,7 @@ func (t *Tokenizer) encodeSeq(text string, prefix, withOffsets bool) *seq {
 			q.ids = append(q.ids, a.id)
 			if withOffsets {
 				val := s[sg.start:sg.end]
-				q.toks = append(q.toks, val)
+				q.added = append(q.added, addedValue{len(q.ids) - 1, val})
 				q.offs = append(q.offs, t.trimAdded(s, sg.start, sg.end, len(q.ids)-1, prefix))
 				q.words = append(q.words, word)
 			}
@@ -383,8 +438,7 @@ func (t *Tokenizer) encodeSeq(text string, prefix, withOffsets bool) *seq {
 					if l <= 0 || p+l > j { // cannot happen with a consistent vocabulary
 						l = j - p
 					}
-					q.toks = append(q.toks, t.spelling(id))
-					q.offs = append(q.offs, t.tokenOffsets(s, sg.start, work[p:p+l], p-shift, p+l-1-shift, len(q.toks)-1, prefix))
+					q.offs = append(q.offs, t.tokenOffsets(s, sg.start, work[p:p+l], p-shift, p+l-1-shift, len(q.offs), prefix))
 					q.words = append(q.words, word)
 					p += l
 				}

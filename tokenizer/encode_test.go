@@ -89,8 +89,8 @@ func TestTruncatePairRule(t *testing.T) {
 		{2, 2, 10, 2, 2}, {0, 30, 5, 0, 5}, {30, 30, 0, 0, 0},
 	}
 	for _, c := range cases {
-		a := &seq{ids: make([]int32, c.n1), toks: make([]string, c.n1), offs: make([][2]int, c.n1), words: make([]int, c.n1)}
-		b := &seq{ids: make([]int32, c.n2), toks: make([]string, c.n2), offs: make([][2]int, c.n2), words: make([]int, c.n2)}
+		a := &seq{ids: make([]int32, c.n1), offsets: true, offs: make([][2]int, c.n1), words: make([]int, c.n1)}
+		b := &seq{ids: make([]int32, c.n2), offsets: true, offs: make([][2]int, c.n2), words: make([]int, c.n2)}
 		truncatePair(a, b, c.room, LongestFirst)
 		if len(a.ids) != c.w1 || len(b.ids) != c.w2 {
 			t.Errorf("truncatePair(%d, %d, room %d) = (%d, %d), want (%d, %d)", c.n1, c.n2, c.room, len(a.ids), len(b.ids), c.w1, c.w2)
@@ -234,7 +234,7 @@ func oddTokenToOtherSide(tok *Tokenizer, c pairCase, opts *Options) *Encoding {
 		return nil
 	}
 	prefix := opts.AddPrefixSpace
-	a, b := tok.encodeSeq(c.A, prefix, true), tok.encodeSeq(*c.B, prefix, true)
+	a, b := tok.encodeSeq(new(seq), c.A, prefix, true), tok.encodeSeq(new(seq), *c.B, prefix, true)
 	room := c.Max - 4
 	n1, n2 := len(a.ids), len(b.ids)
 	if room <= 0 || n1+n2 <= room || min(n1, n2) <= room/2 || room%2 == 0 {

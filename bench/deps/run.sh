@@ -8,7 +8,8 @@
 #   REPEAT > 1 concatenates the books REPEAT times into one input (bigger run).
 # Env:   KADAPTER_SHARED (default ../shared), BENCH_DIR (default /tmp/deps-bench),
 #        MODEL (a parser model; default: trained once with `kprep deps train`
-#        on EWT train/dev into $BENCH_DIR/ewt.model; never committed)
+#        on EWT train/dev into $BENCH_DIR/ewt.model; never committed),
+#        TRAIN_ARGS (extra flags for that training, e.g. "--epochs 5")
 set -euo pipefail
 CORES=${1:-2}
 REPEAT=${2:-1}
@@ -22,7 +23,7 @@ MODEL=${MODEL:-$DIR/ewt.model}
 if [ ! -s "$MODEL" ]; then
   echo "training $MODEL (EWT train, dev for model selection)"
   /usr/bin/time -f "training: %e s wall, peak RSS %M KiB" "$DIR/kprep" deps train \
-    --treebank "$SHARED/data/ud/en_ewt-ud-train.conllu" --dev "$SHARED/data/ud/en_ewt-ud-dev.conllu" --out "$MODEL"
+    --treebank "$SHARED/data/ud/en_ewt-ud-train.conllu" --dev "$SHARED/data/ud/en_ewt-ud-dev.conllu" --out "$MODEL" ${TRAIN_ARGS:-}
 fi
 IN="$SHARED/data/books"
 if [ "$REPEAT" -gt 1 ]; then
@@ -34,15 +35,17 @@ fi
 echo "input: $IN ($(du -sh "$IN" | cut -f1)); $CORES cores; $(nproc) CPUs on this machine"
 CPUS=$(seq -s, 0 $((CORES - 1)))
 rm -rf "$DIR/out"
-GOMAXPROCS=$CORES /usr/bin/time -f "%e %M" -o "$DIR/time.txt" taskset -c "$CPUS" "$DIR/kprep" deps bookcorpus \
+GOMAXPROCS=$CORES /usr/bin/time -f "%U %S %e %M" -o "$DIR/time.txt" taskset -c "$CPUS" "$DIR/kprep" deps bookcorpus \
   --in "$IN" --out "$DIR/out" --model "$MODEL" --vocab "$SHARED/data/roberta" --format both \
   --workers "$CORES" --json --quiet > "$DIR/summary.json"
 python3 - "$DIR/summary.json" "$DIR/time.txt" <<'PY'
 import json, sys
-s = json.load(open(sys.argv[1])); wall, rss = open(sys.argv[2]).read().split()[-2:]
-st = s["stats"]; wall = float(wall)
+s = json.load(open(sys.argv[1])); user, sys_, wall, rss = open(sys.argv[2]).read().split()[-4:]
+st = s["stats"]; wall = float(wall); cpu = float(user) + float(sys_)
 print(f"sentences read {st['sentences_read']}, written {st['sentences_written']}, words {st['words']}")
 print(f"find_head kept {st['features_kept']}, dropped {st.get('find_head_dropped')}")
 print(f"wall {wall:.1f} s (process): {st['sentences_written']/wall:,.0f} sentences/s, {st['words']/wall:,.0f} words/s; "
       f"in-command {s['seconds']:.1f} s; peak RSS {int(rss)/1024:.0f} MiB")
+print(f"CPU {cpu:.1f} s (user+sys): {st['sentences_written']/cpu:,.0f} sentences per CPU-second "
+      "(the fair figure on a loaded machine)")
 PY

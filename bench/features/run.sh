@@ -21,13 +21,15 @@ if [ ! -s "$IN" ]; then
 fi
 echo "input: $IN ($(du -h "$IN" | cut -f1), $N examples); $CORES cores; $(nproc) CPUs on this machine"
 CPUS=$(seq -s, 0 $((CORES - 1)))
-start=$(date +%s.%N)
-GOMAXPROCS=$CORES taskset -c "$CPUS" "$DIR/kprep" features --task tacred --in "$IN" \
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+GOMAXPROCS=$CORES /usr/bin/time -f "%e %U %S %M" -o "$DIR/time.txt" taskset -c "$CPUS" "$DIR/kprep" features --task tacred --in "$IN" \
   --vocab "$SHARED/data/roberta" --out "$DIR/tacred-$N.arrow" --workers "$CORES" --json --quiet > "$DIR/summary.json"
-end=$(date +%s.%N)
-python3 - "$DIR/summary.json" "$start" "$end" <<'PY'
+python3 - "$DIR/summary.json" "$DIR/time.txt" "$CORES" <<'PY'
 import json, sys
-s = json.load(open(sys.argv[1])); wall = float(sys.argv[3]) - float(sys.argv[2])
+s = json.load(open(sys.argv[1]))
+wall, user, sys_, rss = open(sys.argv[2]).read().split()[-4:]
+wall, cpu, cores = float(wall), float(user) + float(sys_), int(sys.argv[3])
 print(f"records {s['records']}, kept {s['kept']}, dropped {s['dropped']}")
-print(f"wall {wall:.1f} s (process), {s['records']/wall:,.0f} examples/s; in-command {s['seconds']:.1f} s")
+print(f"wall {wall:.1f} s = {s['records']/wall:,.0f} examples/s; CPU {cpu:.1f} s (user {user} + sys {sys_}), max RSS {int(rss)//1024} MB")
+print(f"CPU-bound estimate on {cores} idle cores: {cpu/cores:.1f} s (wall above is inflated when the machine is shared)")
 PY

@@ -12,12 +12,15 @@ const texts = fs.readFileSync(inPath, 'utf8').split('\n').filter(Boolean).map(l 
 const tk = Tokenizer.fromFile(tokjson);
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 (async () => {
-  const result = { texts: texts.length, batch: [], single: [] };
+  const result = { texts: texts.length, batch: [], single: [], batch_cpu: [] };
   // encodeBatch: one call, encoding on one Rust thread; only encoding is timed.
   for (let p = 0; p < passes; p++) {
+    const c0 = process.cpuUsage();
     const t0 = now();
     const encs = await tk.encodeBatch(texts, { addSpecialTokens: true });
     const t1 = now();
+    const c1 = process.cpuUsage(c0);
+    result.batch_cpu.push((c1.user + c1.system) / 1e6); // CPU seconds of the whole process
     let n = 0;
     for (const e of encs) n += e.getLength();
     result.tokens = n;

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -476,5 +477,27 @@ func TestRelationRecordsFromArrow(t *testing.T) {
 	defer brec.Release()
 	if _, err := RelationRecordsFromArrow(brec); err == nil {
 		t.Fatal("a batch without relation columns was accepted")
+	}
+}
+
+func TestParseHeadMappingAndCounts(t *testing.T) {
+	for _, m := range []HeadMapping{HeadMappingOriginal, HeadMappingFirstSubToken} {
+		got, err := ParseHeadMapping(m.String())
+		if err != nil || got != m {
+			t.Fatalf("%v: round trip gave %v, %v", m, got, err)
+		}
+	}
+	if _, err := ParseHeadMapping("1-based"); err == nil {
+		t.Fatal("bad mapping accepted")
+	}
+	d := DropCounts{}
+	d.Add(ReasonTooLong)
+	d.Add(ReasonUnknownLabel)
+	d.Add(ReasonTooLong)
+	if d.Total() != 3 || d.Rejected() != 1 || d.String() != "too_long=2, unknown_label=1" {
+		t.Fatalf("counts %v total %d rejected %d", d, d.Total(), d.Rejected())
+	}
+	if DropReason(nil) != "" || DropReason(os.ErrNotExist) != ReasonInvalidRecord {
+		t.Fatal("DropReason of nil / foreign errors")
 	}
 }

@@ -362,6 +362,22 @@ func TestConverterNegativeSampling(t *testing.T) {
 	if sum.Kept != len(ns.Kept) || sum.Dropped[ReasonNegativeSampled] != len(ns.Relations)-len(ns.Kept) {
 		t.Fatalf("summary %+v", sum)
 	}
+	// The zero value (and -1) keeps everything; 1 keeps no no_relation.
+	for _, tc := range []struct{ n, kept int }{{0, len(ns.Relations)}, {-1, len(ns.Relations)}, {1, 4}} {
+		conv, _ := NewConverter(toyTokenizer(t), Config{Task: TaskTACRED, MaxSeqLength: 24, NegativeSample: tc.n})
+		kept := 0
+		for i, rel := range ns.Relations {
+			raw, _ := json.Marshal(map[string]any{"token": []string{"a"}, "subj_start": 0, "subj_end": 0, "obj_start": 0, "obj_end": 0, "relation": rel})
+			res := conv.Convert(i, raw)
+			conv.Sequence(&res)
+			if res.Err == nil {
+				kept++
+			}
+		}
+		if kept != tc.kept {
+			t.Errorf("NegativeSample %d kept %d, want %d", tc.n, kept, tc.kept)
+		}
+	}
 }
 
 func TestReferenceFIGERLabelsFromTrain(t *testing.T) {

@@ -52,8 +52,10 @@ type Config struct {
 	// one; find-head and cosmosqa ignore it.
 	Labels []string
 	// NegativeSample enables training-set negative sampling of
-	// no_relation records (tacred, trex-rc) with the original's counter
-	// (keeps NegativeSample-1); < 0 disables it (dev/test).
+	// no_relation records (tacred, trex-rc) with the original's counter,
+	// which keeps the first NegativeSample-1 of them (so 1 drops them all).
+	// 0 or less disables it (dev/test behaviour): the zero value is safe.
+	// (Upstream's --negative_sample 0 behaved like 1.)
 	NegativeSample int
 	// ClampAtMax: tacred clamps a marker index equal to MaxSeqLength
 	// instead of rejecting the record.
@@ -125,7 +127,7 @@ func NewConverter(tok Tokenizer, cfg Config) (*Converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.NegativeSample >= 0 && (cfg.Task == TaskTACRED || cfg.Task == TaskTREXRC) {
+	if cfg.NegativeSample > 0 && (cfg.Task == TaskTACRED || cfg.Task == TaskTREXRC) {
 		c.sampler = NewNegativeSampler(cfg.NegativeSample)
 	}
 	return c, nil

@@ -127,6 +127,7 @@ func (t *textBuilder) add(form string, space bool) (int, int) {
 	return start, t.runes
 }
 
+// String returns the text built so far.
 func (t *textBuilder) String() string { return t.b.String() }
 
 // cleanForm replaces whitespace inside a word form (which would break the

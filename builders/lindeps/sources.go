@@ -74,10 +74,12 @@ type InputError struct {
 	Err    error
 }
 
+// Error names the input, the line and the problem.
 func (e *InputError) Error() string {
 	return fmt.Sprintf("%s: line %d: %v", e.Name, e.Line, e.Err)
 }
 
+// Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
 
 // MaxParagraph is the most bytes of raw text segmented at once: a longer

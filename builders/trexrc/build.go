@@ -1,7 +1,9 @@
 package trexrc
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,8 +46,13 @@ type Options struct {
 
 	// afterInput is a test hook called after each input of pass 1.
 	afterInput func(i int)
-	logMu      sync.Mutex
-	warnings   int
+	// batchRows overrides the rows per output record batch (tests).
+	batchRows int
+	// innerWorkers clean the documents of one input in parallel, when
+	// there are fewer inputs than workers (set by Run).
+	innerWorkers int
+	logMu        sync.Mutex
+	warnings     int
 }
 
 // DefaultOptions returns the notebook's parameters: drop P31, at least 50
@@ -157,11 +164,15 @@ func Run(ctx context.Context, sources []pipeline.Source, opts *Options) (*Summar
 		return nil, err
 	}
 
-	// Pass 1: clean every input to its shard, `Workers` inputs at a time.
+	// Pass 1: clean every input to its shard, `Workers` inputs at a time;
+	// with fewer inputs than workers, the documents of each input are
+	// shared among the remaining workers.
+	outer := min(opts.Workers, max(len(sources), 1))
+	opts.innerWorkers = opts.Workers / outer
 	results := make([]InputResult, 0, len(sources))
 	resumed := 0
 	i := 0
-	err := pipeline.Ordered(ctx, opts.Workers, pipeline.SliceItems(sources),
+	err := pipeline.Ordered(ctx, outer, pipeline.SliceItems(sources),
 		func(ctx context.Context, src pipeline.Source) (*InputResult, error) {
 			if opts.Resume {
 				if r := loadDone(dir, src); r != nil {
@@ -213,6 +224,7 @@ func removeStaleShards(dir string, sources []pipeline.Source, resume bool) error
 			n := shardName(s)
 			want[n] = true
 			want[donePath(n)] = true
+			want[keysPath(n)] = true
 		}
 	}
 	entries, err := os.ReadDir(dir)
@@ -221,7 +233,7 @@ func removeStaleShards(dir string, sources []pipeline.Source, resume bool) error
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if e.IsDir() || !(strings.HasSuffix(n, ".arrow") || strings.HasSuffix(n, ".done.json")) {
+		if e.IsDir() || !(strings.HasSuffix(n, ".arrow") || strings.HasSuffix(n, ".done.json") || strings.HasSuffix(n, ".keys")) {
 			continue
 		}
 		if !want[n] {
@@ -420,11 +432,8 @@ func drawSplit(ctx context.Context, dir string, results []InputResult, kept map[
 		return func(uint64, int64) bool { return false }, nil
 	}
 	var hist [1 << 16]int64
-	err := shardRows(dir, results, func(_ arrow.RecordBatch, rel *array.String, hash *array.Uint64, row int) error {
-		if kept[rel.Value(row)] {
-			hist[splitKey(hash.Value(row), seed)>>48]++
-		}
-		return nil
+	err := shardKeys(dir, results, kept, func(key uint64) {
+		hist[splitKey(key, seed)>>48]++
 	})
 	if err != nil {
 		return nil, err
@@ -444,16 +453,12 @@ func drawSplit(ctx context.Context, dir string, results []InputResult, kept map[
 	}
 	var in []entry
 	var idx int64
-	err = shardRows(dir, results, func(_ arrow.RecordBatch, rel *array.String, hash *array.Uint64, row int) error {
-		if !kept[rel.Value(row)] {
-			return nil
-		}
-		key := splitKey(hash.Value(row), seed)
+	err = shardKeys(dir, results, kept, func(h uint64) {
+		key := splitKey(h, seed)
 		if int(key>>48) == bucket {
 			in = append(in, entry{key, idx})
 		}
 		idx++
-		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -478,4 +483,40 @@ func drawSplit(ctx context.Context, dir string, results []InputResult, kept map[
 		}
 		return key < hi || key == hi && i <= last.idx
 	}, nil
+}
+
+// shardKeys calls fn with the content hash of every kept example, in input
+// order, reading the shards' key files.
+func shardKeys(dir string, results []InputResult, kept map[string]bool, fn func(hash uint64)) error {
+	var buf [12]byte
+	for _, r := range results {
+		keep := make([]bool, len(r.Relations))
+		for i, rc := range r.Relations {
+			keep[i] = kept[rc.Relation]
+		}
+		p := keysPath(filepath.Join(dir, r.Shard))
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		br := bufio.NewReaderSize(f, 256<<10)
+		for {
+			if _, err := io.ReadFull(br, buf[:]); err != nil {
+				f.Close()
+				if err == io.EOF {
+					break
+				}
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			rel := binary.LittleEndian.Uint32(buf[8:])
+			if int(rel) >= len(keep) {
+				f.Close()
+				return fmt.Errorf("%s: relation index %d out of range", p, rel)
+			}
+			if keep[rel] {
+				fn(binary.LittleEndian.Uint64(buf[:]))
+			}
+		}
+	}
+	return nil
 }

@@ -2,7 +2,9 @@ package trexrc
 
 import (
 	"bufio"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -34,7 +36,7 @@ func newOutputs(opts *Options) (*outputs, error) {
 	}{{"train", &o.train}, {"dev", &o.dev}} {
 		if opts.Format == "arrow" || opts.Format == "both" {
 			sink, err := pipeline.NewArrowSink(filepath.Join(opts.Out, s.name+".arrow"), SplitSchema,
-				pipeline.ArrowOptions{Zstd: opts.Zstd, MaxFileBytes: opts.MaxFileBytes})
+				pipeline.ArrowOptions{Zstd: opts.Zstd, MaxFileBytes: opts.MaxFileBytes, BatchRows: opts.batchRows})
 			if err != nil {
 				o.abort()
 				return nil, err
@@ -121,6 +123,7 @@ func (o *outputs) commit() ([]string, error) {
 				o.abort()
 				return nil, err
 			}
+			removeOtherShards(p)
 			paths = append(paths, p...)
 		}
 		if s.jw != nil {
@@ -146,6 +149,31 @@ func (o *outputs) abort() {
 		}
 		if s.jf != nil {
 			s.jf.Abort()
+		}
+	}
+}
+
+// removeOtherShards deletes the files of an earlier run of the same split
+// written with another rotation ("train.arrow" vs "train-0000K-of-0000N.arrow"),
+// so that ArrowFiles never mixes two runs.
+func removeOtherShards(written []string) {
+	if len(written) == 0 {
+		return
+	}
+	keep := map[string]bool{}
+	for _, p := range written {
+		keep[p] = true
+	}
+	first := written[0]
+	stem := strings.TrimSuffix(first, ".arrow")
+	if len(written) > 1 {
+		stem = stem[:strings.LastIndex(stem, "-00000-of-")]
+	}
+	cands, _ := filepath.Glob(stem + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9].arrow")
+	cands = append(cands, stem+".arrow")
+	for _, c := range cands {
+		if !keep[c] {
+			os.Remove(c)
 		}
 	}
 }

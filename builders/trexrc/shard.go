@@ -1,6 +1,7 @@
 package trexrc
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -26,7 +27,7 @@ const ShardDir = "shards"
 
 // shardFormat changes when the shard layout or the cleaning changes, so
 // that --resume never mixes shards of two versions.
-const shardFormat = 1
+const shardFormat = 2
 
 // exampleFields are the columns of the original example layout.
 var exampleFields = []arrow.Field{
@@ -92,6 +93,12 @@ func shardName(src pipeline.Source) string {
 
 func donePath(shard string) string { return strings.TrimSuffix(shard, ".arrow") + ".done.json" }
 
+// keysPath is the shard's key file: for every example, its content hash
+// (uint64) and the index of its relation in InputResult.Relations
+// (uint32), little-endian. The split draw reads these 12 bytes per example
+// instead of the whole shard.
+func keysPath(shard string) string { return strings.TrimSuffix(shard, ".arrow") + ".keys" }
+
 // loadDone returns the recorded result of a finished input, or nil when
 // the input must be (re)done.
 func loadDone(dir string, src pipeline.Source) *InputResult {
@@ -104,8 +111,10 @@ func loadDone(dir string, src pipeline.Source) *InputResult {
 	if json.Unmarshal(b, &r) != nil || r.Name != src.Name || r.Size != src.Size || r.ModUnix != src.ModUnix || r.Format != shardFormat {
 		return nil
 	}
-	if _, err := os.Stat(shard); err != nil {
-		return nil
+	for _, p := range []string{shard, keysPath(shard)} {
+		if _, err := os.Stat(p); err != nil {
+			return nil
+		}
 	}
 	return &r
 }
@@ -166,6 +175,9 @@ type shardWriter struct {
 	tokv                    *array.StringBuilder
 	ss, se, os, oe          *array.Int64Builder
 	hash                    *array.Uint64Builder
+	keys                    *pipeline.AtomicFile
+	kw                      *bufio.Writer
+	kb                      [12]byte
 }
 
 func newShardWriter(path string, zstd bool) (*shardWriter, error) {
@@ -182,10 +194,37 @@ func newShardWriter(path string, zstd bool) (*shardWriter, error) {
 		subjL: b.Field(7).(*array.StringBuilder), objL: b.Field(8).(*array.StringBuilder),
 		hash: b.Field(9).(*array.Uint64Builder)}
 	w.tokv = w.tok.ValueBuilder().(*array.StringBuilder)
+	if w.keys, err = pipeline.CreateAtomic(keysPath(path)); err != nil {
+		s.Abort()
+		return nil, err
+	}
+	w.kw = bufio.NewWriterSize(w.keys, 64<<10)
 	return w, nil
 }
 
-func (w *shardWriter) add(ex *trex.Example) error {
+func (w *shardWriter) abort() {
+	w.sink.Abort()
+	w.keys.Abort()
+}
+
+// commit publishes the shard and its key file.
+func (w *shardWriter) commit() error {
+	if _, err := w.sink.Close(); err != nil {
+		return err
+	}
+	if err := w.kw.Flush(); err != nil {
+		return err
+	}
+	return w.keys.Commit()
+}
+
+func (w *shardWriter) add(ex *trex.Example, rel int) error {
+	h := hashExample(ex)
+	binary.LittleEndian.PutUint64(w.kb[0:], h)
+	binary.LittleEndian.PutUint32(w.kb[8:], uint32(rel))
+	if _, err := w.kw.Write(w.kb[:]); err != nil {
+		return err
+	}
 	w.docid.Append(ex.DocID)
 	w.tok.Append(true)
 	for _, t := range ex.Tokens {
@@ -198,7 +237,7 @@ func (w *shardWriter) add(ex *trex.Example) error {
 	w.oe.Append(ex.ObjEnd)
 	w.subjL.Append(ex.SubjLabel)
 	w.objL.Append(ex.ObjLabel)
-	w.hash.Append(hashExample(ex))
+	w.hash.Append(h)
 	return w.sink.RowDone()
 }
 
@@ -211,19 +250,22 @@ func cleanInput(ctx context.Context, src pipeline.Source, dir string, opts *Opti
 	if err != nil {
 		return nil, err
 	}
-	defer w.sink.Abort()
+	defer w.abort()
 
 	relIdx := map[string]int{}
 	c := trex.NewCleaner()
 	emit := func(ex *trex.Example) error {
 		i, ok := relIdx[ex.Relation]
 		if !ok {
+			// ex.Relation may point into the read buffer: copy it before
+			// keeping it as a map key.
+			rel := strings.Clone(ex.Relation)
 			i = len(res.Relations)
-			relIdx[ex.Relation] = i
-			res.Relations = append(res.Relations, RelationCount{Relation: strings.Clone(ex.Relation)})
+			relIdx[rel] = i
+			res.Relations = append(res.Relations, RelationCount{Relation: rel})
 		}
 		res.Relations[i].Examples++
-		return w.add(ex)
+		return w.add(ex, i)
 	}
 
 	rc, err := src.Open(progBytes(prog))
@@ -233,14 +275,18 @@ func cleanInput(ctx context.Context, src pipeline.Source, dir string, opts *Opti
 		}
 		res.Error = err.Error()
 	} else {
-		err = readDocs(ctx, rc, src, c, emit, opts, prog, res)
+		if opts.innerWorkers > 1 {
+			res.Counts, err = readDocsParallel(ctx, rc, src, opts.innerWorkers, emit, opts, prog, res)
+		} else {
+			err = readDocs(ctx, rc, src, c, emit, opts, prog, res)
+			res.Counts = c.Counts()
+		}
 		rc.Close()
 		if err != nil {
 			return nil, err
 		}
 	}
-	res.Counts = c.Counts()
-	if _, err := w.sink.Close(); err != nil {
+	if err := w.commit(); err != nil {
 		return nil, err
 	}
 	b, err := json.MarshalIndent(res, "", " ")
@@ -264,11 +310,19 @@ func progBytes(p *pipeline.Progress) *atomic.Int64 {
 func readDocs(ctx context.Context, r io.Reader, src pipeline.Source, c *trex.Cleaner, emit func(*trex.Example) error, opts *Options, prog *pipeline.Progress, res *InputResult) error {
 	a := pipeline.NewArrayReader(r, src.Name, pipeline.ArrayOptions{MaxElement: opts.MaxDocumentBytes})
 	var lastExamples int64
+	// Documents are decoded in place in the read buffer when they fit
+	// (NextPrefix), which saves scanning them twice.
+	var doc *trex.Document
+	try := func(avail []byte) (int, bool) {
+		d, n, ok := c.DecodePrefix(avail)
+		doc = d
+		return n, ok
+	}
 	for n := 0; ; n++ {
 		if n&63 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		raw, err := a.Next()
+		raw, decoded, err := a.NextPrefix(try)
 		if err == io.EOF {
 			break
 		}
@@ -294,7 +348,11 @@ func readDocs(ctx context.Context, r io.Reader, src pipeline.Source, c *trex.Cle
 			break
 		}
 		before := c.Counts()
-		err = c.Clean(raw, emit)
+		if decoded {
+			err = c.CleanDocument(doc, emit)
+		} else {
+			err = c.Clean(raw, emit)
+		}
 		var de *trex.DocumentError
 		if errors.As(err, &de) {
 			if opts.Strict {

@@ -1,6 +1,7 @@
 package trexrc
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -435,5 +436,130 @@ func TestUnknownLabelAndRelationsList(t *testing.T) {
 	rows := arrowRows(t, filepath.Join(out, "train.arrow"))
 	if rows[0]["label"] != int64(-1) || rows[1]["label"] != int64(Label("P551")) {
 		t.Fatalf("labels %v %v", rows[0]["label"], rows[1]["label"])
+	}
+}
+
+func TestRotationReplacesEarlierFiles(t *testing.T) {
+	srcs := sources(t, testshared.Path(t, "fixtures", "kadapter-tiny", "trex", "fixture"))
+	out := t.TempDir()
+	o := DefaultOptions(out)
+	o.MaxFileBytes, o.batchRows = 4000, 16
+	if _, err := Run(context.Background(), srcs, &o); err != nil {
+		t.Fatal(err)
+	}
+	rot, err := pipeline.ArrowFiles(filepath.Join(out, "train.arrow"))
+	if err != nil || len(rot) < 2 || !strings.HasSuffix(rot[0], "train-00000-of-"+fmt.Sprintf("%05d", len(rot))+".arrow") {
+		t.Fatalf("rotated files %v %v", rot, err)
+	}
+	n := 0
+	for _, p := range rot {
+		n += len(arrowRows(t, p))
+	}
+	if n != 151 {
+		t.Fatalf("%d rows over the rotated files", n)
+	}
+	o = DefaultOptions(out)
+	if _, err := Run(context.Background(), srcs, &o); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := pipeline.ArrowFiles(filepath.Join(out, "train.arrow")); len(files) != 1 {
+		t.Fatalf("files after an unrotated run: %v", files)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, "train-*.arrow")); len(left) != 0 {
+		t.Fatalf("earlier rotated files left: %v", left)
+	}
+}
+
+// The release .zip is read in place and gives the same outputs as the
+// extracted files.
+func TestZipInputEqualsFiles(t *testing.T) {
+	files := fixtureParts(t, 3, func(i int) string { return fmt.Sprintf("TREx/re-nlg_%d.json", i) })
+	dir := copyTree(t, files)
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	for i := 0; i < 3; i++ {
+		name := fmt.Sprintf("TREx/re-nlg_%d.json", i)
+		w, _ := zw.Create(name)
+		w.Write(files[name])
+	}
+	zw.Close()
+	zdir := copyTree(t, map[string][]byte{"TREx.zip": zb.Bytes()})
+	_, a := run(t, sources(t, filepath.Join(dir, "TREx")), func(o *Options) { o.Format = "json" })
+	_, b := run(t, sources(t, filepath.Join(zdir, "TREx.zip")), func(o *Options) { o.Format = "json" })
+	for _, n := range []string{"train.json", "dev.json", "relations.json"} {
+		x, _ := os.ReadFile(filepath.Join(a, n))
+		y, _ := os.ReadFile(filepath.Join(b, n))
+		if len(x) == 0 || !bytes.Equal(x, y) {
+			t.Fatalf("%s differs between the zip and the extracted files", n)
+		}
+	}
+}
+
+// One input and several workers: the documents are cleaned in parallel and
+// the outputs are the same bytes as with one worker, for good and bad
+// inputs, in default and strict modes.
+func TestSingleInputParallel(t *testing.T) {
+	fixture := testshared.Path(t, "fixtures", "kadapter-tiny", "trex", "fixture", "re-nlg_fixture.json")
+	raw, _ := os.ReadFile(fixture)
+	big := append([]byte(nil), raw[:len(raw)-1]...)
+	for i := 0; i < 7; i++ { // 8x the fixture in one file: several batches, more than the 1 MiB read buffer
+		big = append(big, ',')
+		big = append(big, raw[1:len(raw)-1]...)
+	}
+	big = append(big, ']')
+	huge := strings.Replace(goodDoc, `"docid"`, `"pad":"`+strings.Repeat("x", 9<<20)+`","docid"`, 1)
+	inputs := map[string][]byte{
+		"big.json":       big,
+		"bad.json":       []byte(`[` + goodDoc + `, {"text": 1}, ` + strings.Replace(goodDoc, `"sentence_id":0`, `"sentence_id":9`, 1) + `, ` + huge + `, ` + goodDoc + `, ` + goodDoc[:50]),
+		"garbage.json":   []byte(`[` + goodDoc + `] x`),
+		"malformed.json": []byte(`[` + goodDoc + `, {"docid":"a","text":"b","sentences_boundaries":[],"words_boundaries":[],"triples":[{"sentence_id":0}]}]`),
+	}
+	dir := copyTree(t, inputs)
+	for name := range inputs {
+		srcs := sources(t, filepath.Join(dir, name))
+		var first map[string][]byte
+		var firstErr string
+		for _, w := range []int{1, 2, 8} {
+			for _, strict := range []bool{false, true} {
+				out := t.TempDir()
+				o := DefaultOptions(out)
+				o.Workers, o.Strict, o.Format, o.MinPerRelation, o.MaxDocumentBytes = w, strict, "both", 1, 8<<20
+				_, err := Run(context.Background(), srcs, &o)
+				if strict {
+					msg := fmt.Sprint(err)
+					if w == 1 {
+						firstErr = msg
+					} else if msg != firstErr {
+						t.Fatalf("%s strict, workers=%d: %q, with 1 worker %q", name, w, msg, firstErr)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s workers=%d: %v", name, w, err)
+				}
+				got := outputsOf(t, out)
+				for _, in := range mustManifest(t, out).Inputs {
+					seen := map[string]bool{}
+					for _, r := range in.Relations {
+						if seen[r.Relation] {
+							t.Fatalf("%s workers=%d: relation %s listed twice", name, w, r.Relation)
+						}
+						seen[r.Relation] = true
+					}
+				}
+				if first == nil {
+					first = got
+					continue
+				}
+				for n, b := range first {
+					if !bytes.Equal(got[n], b) {
+						t.Fatalf("%s: %s with %d workers differs from 1 worker", name, n, w)
+					}
+				}
+			}
+		}
+		if name != "big.json" && firstErr == "<nil>" {
+			t.Fatalf("%s: strict mode accepted it", name)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/bytedance/sonic"
+	"github.com/bytedance/sonic/decoder"
 )
 
 // Entity is the subject, object or predicate of a triple; only the fields
@@ -129,6 +130,7 @@ func (e *DocumentError) Error() string { return e.Msg }
 // make one per worker.
 type Cleaner struct {
 	doc      Document
+	dec      decoder.Decoder
 	docID    string
 	words    []int64 // flat [start0, end0, start1, end1, ...] of words_boundaries
 	sents    []int64 // same for sentences_boundaries
@@ -160,6 +162,32 @@ func (c *Cleaner) ResetCounts() { c.counts = Counts{} }
 // (brackets and strings), and the decoded keys are fully validated.
 var sonicAPI = sonic.Config{NoValidateJSONSkip: true}.Froze()
 
+// DecodePrefix decodes the document at the start of buf, which may be
+// followed by other data, and returns the number of bytes it used. It
+// fails when buf does not start with a complete document that decodes;
+// the caller then isolates the document and calls Decode (or Clean),
+// which reports the problem. The Document refers to buf.
+func (c *Cleaner) DecodePrefix(buf []byte) (*Document, int, bool) {
+	if len(buf) == 0 || buf[0] != '{' {
+		return nil, 0, false
+	}
+	d := &c.doc
+	*d = Document{}
+	c.dec.Reset(unsafe.String(&buf[0], len(buf)))
+	c.dec.SetOptions(decoder.OptionNoValidateJSON)
+	if err := c.dec.Decode(d); err != nil {
+		return nil, 0, false
+	}
+	n := c.dec.Pos()
+	if n <= 0 || n > len(buf) || buf[n-1] != '}' {
+		return nil, 0, false
+	}
+	if _, err := c.check(d); err != nil {
+		return nil, 0, false
+	}
+	return d, n, true
+}
+
 // Decode decodes one raw document with sonic into c's reusable Document,
 // checks its required keys and parses its boundary lists. The Document
 // refers to raw: it is valid until the next call.
@@ -173,6 +201,12 @@ func (c *Cleaner) Decode(raw []byte) (*Document, error) {
 	if err := sonicAPI.UnmarshalFromString(unsafe.String(&raw[0], len(raw)), d); err != nil {
 		return nil, &DocumentError{Msg: "invalid document: " + shortErr(err)}
 	}
+	return c.check(d)
+}
+
+// check validates the required keys of a decoded document and parses its
+// boundary lists.
+func (c *Cleaner) check(d *Document) (*Document, error) {
 	switch {
 	case d.Text == nil:
 		return nil, &DocumentError{Msg: `missing key "text" (or null)`}

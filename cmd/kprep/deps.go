@@ -193,6 +193,34 @@ type depsSummary struct {
 	PerSec   float64     `json:"sentences_per_second"`
 	Outputs  []string    `json:"outputs"`
 	NoChange bool        `json:"already_complete,omitempty"`
+	Sources  []inputSig  `json:"sources"`
+}
+
+// inputSig identifies an input for --resume.
+type inputSig struct {
+	Name    string `json:"name"`
+	Size    int64  `json:"size"`
+	ModUnix int64  `json:"mod_unix"`
+}
+
+func sourceSigs(srcs []pipeline.Source) []inputSig {
+	out := make([]inputSig, len(srcs))
+	for i, s := range srcs {
+		out[i] = inputSig{Name: s.Name, Size: s.Size, ModUnix: s.ModUnix}
+	}
+	return out
+}
+
+func sameSources(a, b []inputSig) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 const shardDirName = ".deps-shards"
@@ -290,14 +318,14 @@ func depsBookcorpus(ctx context.Context, env cli.Env, args []string) error {
 	shardDir := filepath.Join(*out, shardDirName)
 	statePath := filepath.Join(shardDir, "state.json")
 	manifestPath := filepath.Join(*out, "manifest.json")
-	sum := depsSummary{Command: "kprep deps bookcorpus", Out: *out, Inputs: len(srcs), Options: opts, Failed: []failedIn{}}
+	sum := depsSummary{Command: "kprep deps bookcorpus", Out: *out, Inputs: len(srcs), Options: opts, Failed: []failedIn{},
+		Sources: sourceSigs(srcs)}
 
 	// Resume: a finished run with the same options and inputs has nothing left to do.
 	state := depsState{Options: opts}
 	if *resume {
-		if prev, ok := readManifest(manifestPath); ok && sameOptions(prev.Options, opts) && prev.Inputs == len(srcs) && !exists(shardDir) {
+		if prev, ok := readManifest(manifestPath); ok && sameOptions(prev.Options, opts) && sameSources(prev.Sources, sum.Sources) && !exists(shardDir) {
 			prev.NoChange = true
-			prev.Seconds = time.Since(started).Seconds()
 			return printDepsSummary(env, prev, *asJSON)
 		}
 		if data, err := os.ReadFile(statePath); err == nil {
@@ -309,6 +337,7 @@ func depsBookcorpus(ctx context.Context, env cli.Env, args []string) error {
 				return cli.Usagef("--resume: %s was started with other options; run without --resume to start over", *out)
 			}
 			state = st
+			state.Failed = nil // failed inputs are tried again
 		}
 	} else if err := os.RemoveAll(shardDir); err != nil {
 		return err
@@ -418,6 +447,12 @@ func depsBookcorpus(ctx context.Context, env cli.Env, args []string) error {
 		}
 	}
 	sum.Failed = append(sum.Failed, state.Failed...)
+	if sum.Stats.Skipped == nil {
+		sum.Stats.Skipped = map[string]int{}
+	}
+	if sum.Stats.FeaturesDropped == nil {
+		sum.Stats.FeaturesDropped = map[string]int{}
+	}
 	sum.Seconds = time.Since(started).Seconds()
 	if sum.Seconds > 0 {
 		sum.PerSec = float64(sum.Stats.Written) / sum.Seconds
@@ -494,6 +529,7 @@ func shardFile(dir string, shard int, suffix string) string {
 // inputFailure is an input that could not be read (skipped unless --strict).
 type inputFailure struct{ err error }
 
+// Error returns the underlying message.
 func (f *inputFailure) Error() string { return f.err.Error() }
 
 // depsJob turns one input into its shard files.
@@ -588,6 +624,14 @@ func (j *depsJob) run(ctx context.Context) (depsStats, error) {
 	}
 
 	var readErr error
+	var added []uint64 // dedup hashes of this input, forgotten if it fails
+	defer func() {
+		if added != nil {
+			for _, h := range added {
+				delete(j.seen, h)
+			}
+		}
+	}()
 	n := 0
 	next := func() (depsItem, bool, error) {
 		item := depsItem{first: n}
@@ -634,6 +678,7 @@ func (j *depsJob) run(ctx context.Context) (depsStats, error) {
 					continue
 				}
 				j.seen[sum] = true
+				added = append(added, sum)
 				var b [8]byte
 				for k := 0; k < 8; k++ {
 					b[k] = byte(sum >> (8 * k))
@@ -748,6 +793,7 @@ func (j *depsJob) run(ctx context.Context) (depsStats, error) {
 			return st, err
 		}
 	}
+	added = nil // the input is done: keep its hashes
 	return st, nil
 }
 
@@ -968,16 +1014,39 @@ func depsParse(ctx context.Context, env cli.Env, args []string) error {
 			}
 		}
 	default:
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		text := strings.ToValidUTF8(string(data), "\uFFFD")
+		// Stream paragraph by paragraph (a blank line always ends a sentence).
 		seg := segment.New(segment.Options{LineIsSentence: *lineSent})
-		for _, ss := range seg.Segment(text) {
-			if err := parseOne(conlluFromSegment(text, ss, n+1)); err != nil {
-				return err
+		br := bufio.NewReaderSize(r, 1<<16)
+		var para strings.Builder
+		flush := func() error {
+			text := strings.ToValidUTF8(para.String(), "\uFFFD")
+			para.Reset()
+			for _, ss := range seg.Segment(text) {
+				if err := parseOne(conlluFromSegment(text, ss, n+1)); err != nil {
+					return err
+				}
 			}
+			return nil
+		}
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" {
+				if strings.TrimSpace(line) == "" || para.Len() >= lindeps.MaxParagraph {
+					if ferr := flush(); ferr != nil {
+						return ferr
+					}
+				}
+				para.WriteString(line)
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 	}
 	return w.Flush()

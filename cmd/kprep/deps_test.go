@@ -297,7 +297,7 @@ func TestDepsBookcorpusLines(t *testing.T) {
 	model := smallModel(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "books_large_p1.txt")
-	os.WriteFile(in, []byte("He said , `` do n't go . ''\nhe said , `` do n't go . ''\n\nshe left .\nx\n"), 0o644)
+	os.WriteFile(in, []byte("He said , `` do n't go . ''\nhe said , `` do n't go . ''\n\nshe left .\nx\nbad \xff line\n"), 0o644)
 	out := filepath.Join(dir, "out")
 	code, stdout, stderr := runDepsCmd(t, "", "bookcorpus", "--in", in, "--input-format", "lines", "--out", out, "--model", model,
 		"--lower", "--dedup", "--min-words", "2", "--format", "json", "--json", "--quiet")
@@ -307,7 +307,7 @@ func TestDepsBookcorpusLines(t *testing.T) {
 	var sum depsSummary
 	json.Unmarshal([]byte(stdout), &sum)
 	st := sum.Stats
-	if st.Read != 4 || st.Written != 2 || st.Skipped["duplicate"] != 1 || st.Skipped["too_few_words"] != 1 || st.FeaturesDropped["no_features"] != 2 {
+	if st.Read != 4 || st.Written != 2 || st.Skipped["duplicate"] != 1 || st.Skipped["too_few_words"] != 1 || st.Skipped["bad_utf8"] != 1 || st.FeaturesDropped["no_features"] != 2 {
 		t.Fatalf("summary %+v", sum)
 	}
 	recs := readJSONRecords(t, filepath.Join(out, "train.json"))
@@ -316,5 +316,33 @@ func TestDepsBookcorpusLines(t *testing.T) {
 	}
 	if exists(filepath.Join(out, "train.arrow")) || exists(filepath.Join(out, shardDirName)) {
 		t.Fatal("--format json wrote Arrow or left the shards")
+	}
+}
+
+// TestDepsInterrupted: a cancelled run exits 130 and leaves no output
+// files under their final names.
+func TestDepsInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "a.conllu")
+	var b strings.Builder
+	for i := 0; i < 500; i++ {
+		b.WriteString("# text = Hi .\n1\tHi\t_\t_\t_\t_\t0\troot\t_\t_\n2\t.\t_\t_\t_\t_\t1\tpunct\t_\t_\n\n")
+	}
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := program.Run(ctx, cli.Env{Stdout: &out, Stderr: &errb}, []string{"deps", "bookcorpus", "--in", in, "--out", filepath.Join(dir, "out"), "--format", "both", "--quiet"})
+	if code != 130 {
+		t.Fatalf("cancelled run exited %d, want 130: %s", code, errb.String())
+	}
+	for _, name := range []string{"train.arrow", "train.json", "manifest.json"} {
+		if exists(filepath.Join(dir, "out", name)) {
+			t.Errorf("cancelled run left %s", name)
+		}
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "out", shardDirName, "*"+pipeline.TempMarker+"*"))
+	if len(matches) > 0 {
+		t.Errorf("temporary files left: %v", matches)
 	}
 }

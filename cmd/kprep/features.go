@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -86,13 +87,14 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 	labelsPath := fs.String("labels", "", "label list file (JSON array of strings); figer also accepts a train.json")
 	strict := fs.Bool("strict", false, "fail at the first rejected record instead of counting it")
 	asJSON := fs.Bool("json", false, "print the summary as JSON on stdout")
-	negative := fs.Int("negative-sample", -1, "tacred/trex-rc training negative sampling: keep the first N-1 no_relation records (-1 = off, as for dev/test)")
+	negative := fs.Int("negative-sample", 0, "tacred/trex-rc training sets: keep only the first N-1 no_relation records, as the original's counter (0 = off, as for dev/test; 1 drops them all)")
 	clamp := fs.Bool("clamp-at-max", false, "tacred: clamp a marker index equal to max_seq_length to max_seq_length-10 instead of rejecting the record")
 	headMapping := fs.String("head-mapping", "original", "find-head labels: original (released lin-adapter) or first-subtoken (corrected)")
 	padID := fs.Int64("pad-id", 0, "cosmosqa padding id (the original pads with 0 = <s>)")
 	legacyLabel := fs.Bool("legacy-label", false, "cosmosqa: reproduce 'int(label) if label else None' (an integer 0 label becomes null)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "worker goroutines")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile to this file (for benchmarking)")
 	zstd := fs.Bool("zstd", true, "zstd-compress the Arrow record batches (padded ids shrink about 20x; pyarrow, datasets and arrow-go read them); --zstd=false writes them uncompressed")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
@@ -112,7 +114,11 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 	case *out == "":
 		return cli.Usagef("--out is required")
 	case *maxLen < 0:
-		return cli.Usagef("--max-seq-length must be positive")
+		return cli.Usagef("--max-seq-length must not be negative")
+	}
+	arrowIn := strings.HasSuffix(strings.ToLower(*in), ".arrow")
+	if arrowIn && *task != features.TaskTREXRC && *task != features.TaskTACRED {
+		return cli.Usagef("Arrow input is supported for trex-rc and tacred only")
 	}
 	mapping, err := features.ParseHeadMapping(*headMapping)
 	if err != nil {
@@ -126,6 +132,17 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 		}
 	} else if *task == features.TaskFIGER {
 		return cli.Usagef("--task figer needs --labels (labels.json, or the train.json to build the list from)")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	tok, err := features.LoadTokenizer(*vocab)
 	if err != nil {
@@ -141,20 +158,27 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 		return err
 	}
 
-	arrowIn := strings.HasSuffix(strings.ToLower(*in), ".arrow")
-	if arrowIn && *task != features.TaskTREXRC && *task != features.TaskTACRED {
-		return cli.Usagef("Arrow input is supported for trex-rc and tacred only")
-	}
-	srcs, err := pipeline.ExpandSources([]string{*in}, pipeline.ExpandOptions{})
-	if err != nil {
-		return err
-	}
-	if len(srcs) != 1 && !arrowIn {
-		return cli.Usagef("--in names %d files; give one task file", len(srcs))
-	}
+	var srcs []pipeline.Source
 	var total int64
-	for _, s := range srcs {
-		total += s.Size
+	if arrowIn {
+		// The file itself or its rotated shards (train-00000-of-00002.arrow ...).
+		files, err := pipeline.ArrowFiles(*in)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if fi, err := os.Stat(f); err == nil {
+				total += fi.Size()
+			}
+		}
+	} else {
+		if srcs, err = pipeline.ExpandSources([]string{*in}, pipeline.ExpandOptions{}); err != nil {
+			return err
+		}
+		if len(srcs) != 1 {
+			return cli.Usagef("--in names %d files; give one task file", len(srcs))
+		}
+		total = srcs[0].Size
 	}
 	mode := pipeline.ProgressAuto
 	if *quiet {
@@ -331,31 +355,34 @@ func arrowChunks(ctx context.Context, path string, prog *pipeline.Progress) (fun
 			errc <- err
 			return
 		}
+		idx := 0
 		for _, f := range files {
+			_, err = pipeline.ReadArrow([]string{f}, func(rec arrow.RecordBatch) error {
+				recs, err := features.RelationRecordsFromArrow(rec)
+				if err != nil {
+					return fmt.Errorf("%s: %w", f, err)
+				}
+				for len(recs) > 0 {
+					n := min(featureChunkSize, len(recs))
+					select {
+					case ch <- featureChunk{start: idx, rel: recs[:n:n]}:
+					case <-stop:
+						return context.Canceled
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+					idx += n
+					recs = recs[n:]
+				}
+				return nil
+			})
+			if err != nil {
+				break
+			}
 			if fi, err := os.Stat(f); err == nil {
 				prog.AddBytes(fi.Size())
 			}
 		}
-		idx := 0
-		_, err = pipeline.ReadArrow(files, func(rec arrow.RecordBatch) error {
-			recs, err := features.RelationRecordsFromArrow(rec)
-			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			for len(recs) > 0 {
-				n := min(featureChunkSize, len(recs))
-				select {
-				case ch <- featureChunk{start: idx, rel: recs[:n:n]}:
-				case <-stop:
-					return context.Canceled
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				idx += n
-				recs = recs[n:]
-			}
-			return nil
-		})
 		if err != nil {
 			errc <- err
 		}

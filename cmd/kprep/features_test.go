@@ -290,7 +290,7 @@ func TestFeaturesTACREDSample(t *testing.T) {
 // writeTrexArrow writes the fac-adapter sample (the original func() output
 // kept as property ids) as an Arrow stream with the pipeline sink, shaped
 // like kprep trex's train.arrow (trexrc.SplitSchema).
-func writeTrexArrow(t *testing.T, jsonPath, out string) int {
+func writeTrexArrow(t *testing.T, jsonPath, out string, maxFileBytes int64) int {
 	t.Helper()
 	data, err := os.ReadFile(jsonPath)
 	if err != nil {
@@ -312,7 +312,7 @@ func writeTrexArrow(t *testing.T, jsonPath, out string) int {
 	}
 	// The schema kprep trex gives train.arrow (the original layout + label).
 	sc := trexrc.SplitSchema
-	sink, err := pipeline.NewArrowSink(out, sc, pipeline.ArrowOptions{BatchRows: 7})
+	sink, err := pipeline.NewArrowSink(out, sc, pipeline.ArrowOptions{BatchRows: 7, MaxFileBytes: maxFileBytes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestFeaturesTREXArrow(t *testing.T) {
 	vocab := testshared.Path(t, "data", "roberta")
 	dir := t.TempDir()
 	arrowIn := filepath.Join(dir, "train.arrow")
-	n := writeTrexArrow(t, jsonIn, arrowIn)
+	n := writeTrexArrow(t, jsonIn, arrowIn, 0)
 	fromArrow := filepath.Join(dir, "from-arrow.arrow")
 	fromJSON := filepath.Join(dir, "from-json.arrow")
 	sa := featuresJSON(t, "--task", "trex-rc", "--in", arrowIn, "--labels", labels, "--vocab", vocab, "--out", fromArrow)
@@ -353,10 +353,49 @@ func TestFeaturesTREXArrow(t *testing.T) {
 	}
 	lab, _ := features.ReadLabels(labels)
 	checkAgainstAPI(t, features.TaskTREXRC, jsonIn, fromJSON, features.Config{Labels: lab, NegativeSample: -1}, sj)
+
+	// Rotated shards (sharded-0000i-of-0000n.arrow) are read in order
+	// when --in names the unrotated path.
+	sharded := filepath.Join(dir, "sharded.arrow")
+	writeTrexArrow(t, jsonIn, sharded, 1)
+	if files, err := pipeline.ArrowFiles(sharded); err != nil || len(files) < 2 {
+		t.Fatalf("expected several shards: %v %v", files, err)
+	}
+	fromShards := filepath.Join(dir, "from-shards.arrow")
+	ss := featuresJSON(t, "--task", "trex-rc", "--in", sharded, "--vocab", vocab, "--out", fromShards)
+	rs, _ := readFeatureRows(t, fromShards)
+	if ss.Records != n || !reflect.DeepEqual(rs, rj) {
+		t.Fatalf("features from shards differ (%+v)", ss)
+	}
 }
 
 // TestFeaturesFindHeadSample runs the hand-written find_head file with
 // both label mappings.
+// TestFeaturesFromKprepTrex: the train.arrow that kprep trex writes (from
+// the shared T-REx sample) gives the same features as its train.json.
+func TestFeaturesFromKprepTrex(t *testing.T) {
+	sample := testshared.Path(t, "data", "trex", "sample-output.json")
+	vocab := testshared.Path(t, "data", "roberta")
+	dir := t.TempDir()
+	trexOut := filepath.Join(dir, "trex")
+	if code, _, errs := runKprep(t, "trex", "--in", sample, "--out", trexOut, "--min-per-relation", "1", "--format", "both", "--quiet"); code != 0 {
+		t.Fatalf("kprep trex: exit %d\n%s", code, errs)
+	}
+	fromArrow := filepath.Join(dir, "a.arrow")
+	fromJSON := filepath.Join(dir, "j.arrow")
+	sa := featuresJSON(t, "--task", "trex-rc", "--in", filepath.Join(trexOut, "train.arrow"), "--vocab", vocab, "--out", fromArrow)
+	sj := featuresJSON(t, "--task", "trex-rc", "--in", filepath.Join(trexOut, "train.json"), "--vocab", vocab, "--out", fromJSON)
+	if sa.Records == 0 || sa.Kept == 0 || sa.Records != sj.Records || sa.Kept != sj.Kept || !reflect.DeepEqual(sa.Dropped, sj.Dropped) {
+		t.Fatalf("arrow %+v\njson %+v", sa, sj)
+	}
+	ra, _ := readFeatureRows(t, fromArrow)
+	rj, _ := readFeatureRows(t, fromJSON)
+	if !reflect.DeepEqual(ra, rj) {
+		t.Fatal("features from kprep trex's train.arrow and train.json differ")
+	}
+	checkAgainstAPI(t, features.TaskTREXRC, filepath.Join(trexOut, "train.json"), fromJSON, features.Config{NegativeSample: -1}, sj)
+}
+
 func TestFeaturesFindHeadSample(t *testing.T) {
 	in := filepath.Join(testshared.RepoRoot(), "testdata", "features", "find_head_sample.json")
 	vocab := testshared.Path(t, "data", "roberta")

@@ -134,6 +134,7 @@ func runTokenize(ctx context.Context, env cli.Env, args []string) error {
 			if len(line) > 0 {
 				lineNo++
 				prog.AddBytes(int64(len(line)))
+				prog.AddDocs(1) // input lines
 				batch = append(batch, tokLine{n: lineNo, text: line})
 				size += len(line)
 			}

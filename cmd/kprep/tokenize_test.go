@@ -12,6 +12,7 @@ import (
 
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/internal/testshared"
+	"github.com/kadapter/kadapter/tokenizer"
 )
 
 func runTokenizeCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -139,4 +140,42 @@ func TestTokenizeLegacy(t *testing.T) {
 	if want := []string{"<s>", "Ġquestion", "</s>", "Ġanswer", "</s>"}; !reflect.DeepEqual(got.Tokens, want) || len(got.IDs) != 5 || got.IDs[2] != 2 {
 		t.Errorf("legacy output %s", out)
 	}
+}
+
+// FuzzTokenizeLine feeds arbitrary input lines to the command's line parser:
+// a line is either rejected with a reason or gives one JSON object whose
+// ids and offsets have the same length.
+func FuzzTokenizeLine(f *testing.F) {
+	tok, err := loadTokenizerForTest(f)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{`{"text": "Hello world"}`, `{"text": 5}`, `not json`, `{"text": "a\u00e9 <mask>"}`,
+		"{\"text\": \"\xff\"}", `{}`, `[]`, `{"text": null}`, `   `} {
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, line []byte, legacy bool) {
+		r := tokenizeLine(tok, tokLine{n: 1, text: line}, nil, legacy, true)
+		if r.reason != "" {
+			if r.out != nil {
+				t.Fatalf("rejected line %q has output", line)
+			}
+			return
+		}
+		var got struct {
+			IDs     []int    `json:"ids"`
+			Offsets [][2]int `json:"offsets"`
+			Tokens  []string `json:"tokens"`
+		}
+		if err := json.Unmarshal(r.out, &got); err != nil {
+			t.Fatalf("line %q gave invalid JSON %q: %v", line, r.out, err)
+		}
+		if len(got.IDs) < 2 || len(got.Tokens) != len(got.IDs) || (!legacy && len(got.Offsets) != len(got.IDs)) {
+			t.Fatalf("line %q gave %q", line, r.out)
+		}
+	})
+}
+
+func loadTokenizerForTest(tb testing.TB) (*tokenizer.Tokenizer, error) {
+	return tokenizer.Load(testshared.Path(tb, "data", "roberta"))
 }

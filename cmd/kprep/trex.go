@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 	var ins cli.StringList
 	fs.Var(&ins, "in", "input file, folder, glob or .zip (repeatable)")
 	out := fs.String("out", "", "output folder (created)")
-	workers := fs.Int("workers", 1, "inputs cleaned at once")
+	workers := fs.Int("workers", 1, "parallel workers: inputs cleaned at once, or batches of one input's documents when there are fewer inputs")
 	seed := fs.Uint64("seed", 0, "seed of the train/dev draw (recorded in manifest.json)")
 	drop := fs.String("drop", "P31", `comma-separated relations to remove ("" keeps all)`)
 	minPer := fs.Int64("min-per-relation", 50, "drop relations with fewer examples than this")
@@ -79,6 +80,7 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 	maxDocMB := fs.Int("max-doc-mb", 256, "skip (and count) documents larger than N MB")
 	jsonOut := fs.Bool("json", false, "print the summary as JSON on stdout")
 	noProgress := fs.Bool("quiet", false, "no progress output")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile to this file (for benchmarking)")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -146,6 +148,17 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 		// The hot path allocates little but steadily; a larger GC target
 		// saves CPU and keeps the heap small (about 50 MB per worker).
 		debug.SetGCPercent(400)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	sum, err := trexrc.Run(ctx, srcs, &opts)

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/builders/trexrc"
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/pipeline"
 	krt "github.com/kadapter/kadapter/runtime"
@@ -54,8 +55,8 @@ type rtTaskFlags struct {
 	clampAtMax  bool
 }
 
-// newRTTask sets up a task. With features false (Arrow features input) no
-// tokenizer or converter is loaded and the label list is optional.
+// newRTTask sets up a task. Without a converter (Arrow features input) no
+// tokenizer is loaded and the label list is optional.
 func newRTTask(f rtTaskFlags, dataPath string, withConverter bool) (*rtTask, error) {
 	t := &rtTask{name: f.task}
 	switch f.task {
@@ -96,6 +97,8 @@ func newRTTask(f rtTaskFlags, dataPath string, withConverter bool) (*rtTask, err
 		t.labels = labels
 		switch {
 		case t.labels != nil:
+		case f.task == features.TaskTREXRC:
+			t.labels = trexrc.Relations410()
 		case f.task == features.TaskTACRED:
 			t.labels = features.TACREDRelations
 		case f.task == features.TaskOpenEntity:
@@ -107,10 +110,11 @@ func newRTTask(f rtTaskFlags, dataPath string, withConverter bool) (*rtTask, err
 		}
 		return t, nil
 	}
-	switch {
-	case labels == nil && f.task == features.TaskTREXRC:
-		return nil, cli.Usagef("--labels is required for trex-rc (the 410-relation trex_relations list as a JSON array)")
-	case labels == nil && f.task == features.TaskFIGER:
+	if labels == nil && f.task == features.TaskTREXRC {
+		// The original's hard-coded 410-relation list (root utils_glue.py).
+		labels = trexrc.Relations410()
+	}
+	if labels == nil && f.task == features.TaskFIGER {
 		return nil, cli.Usagef("--labels is required for figer (labels.json; none found beside the data file)")
 	}
 	tok, err := features.LoadTokenizer(f.vocab)
@@ -285,7 +289,7 @@ original does: adapters attend to padding, so only this gives the original's num
 	fs.StringVar(&f.model, "model", "", "exported ONNX graph of the task (required)")
 	fs.StringVar(&f.data, "data", "", "the task's original data file (JSON array, or JSON lines for cosmosqa), or features written by kprep features (X.arrow: then --vocab is not needed) (required)")
 	fs.StringVar(&f.vocab, "vocab", "", "RoBERTa tokenizer folder: vocab.json + merges.txt, or tokenizer.json (required)")
-	fs.StringVar(&f.labels, "labels", "", "label list (JSON array): required for trex-rc; figer defaults to labels.json beside --data")
+	fs.StringVar(&f.labels, "labels", "", "label list (JSON array); trex-rc defaults to the original's 410 relations, figer to labels.json beside --data")
 	fs.IntVar(&f.maxLen, "max-seq-length", 0, "max_seq_length (0 = the original script's: tacred 184, trex-rc/find-head 64, others 256)")
 	fs.IntVar(&f.batchSize, "batch-size", 8, "examples per run; also the eval batch size of the batch-dependent upstream metrics and losses")
 	fs.StringVar(&f.padding, "padding", "fixed", "fixed (pad to --max-seq-length: the original's numbers) or dynamic (length-sorted, pad to each batch's longest row)")
@@ -367,24 +371,24 @@ original does: adapters attend to padding, so only this gives the original's num
 		rows[i] = task.row(&examples[i])
 	}
 	prog := newRTProgress(env.Stderr, "krun eval "+task.name, len(rows), f.quiet)
-	results, err := sess.RunRows(ctx, rows, krt.BatchOptions{
+	outs := make([]rtOut, len(rows))
+	err = sess.EachRow(ctx, rows, krt.BatchOptions{
 		BatchSize: f.batchSize, Padding: padding, MaxLen: task.maxLen, PadID: task.padID,
 		MultiChoice: task.multiChoice, Progress: prog.update,
+	}, func(i int, r krt.Result) (err error) {
+		outs[i], err = task.reduce(&examples[i], r["logits"])
+		return err
 	})
 	prog.finish()
 	if err != nil {
 		return err
 	}
-	logits := make([]krt.Tensor, len(results))
-	for i, r := range results {
-		logits[i] = r["logits"]
-	}
-	scored, err := task.score(examples, logits, f)
+	scored, err := task.score(examples, outs, f)
 	if err != nil {
 		return err
 	}
 	if f.predictions != "" {
-		if err := rtWritePredictions(f.predictions, task, examples, logits); err != nil {
+		if err := rtWritePredictions(f.predictions, task, examples, outs); err != nil {
 			return err
 		}
 	}
@@ -438,17 +442,55 @@ type rtFindHeadMetrics struct {
 	Loss             float64 `json:"loss"`
 }
 
-// rtRows2D views per-example logits tensors as [][]float32 (each must be a
-// vector).
-func rtRows2D(logits []krt.Tensor) ([][]float32, error) {
-	out := make([][]float32, len(logits))
-	for i, t := range logits {
-		if len(t.Shape) != 1 {
-			return nil, fmt.Errorf("example %d: logits have shape %v, want a vector per example", i, t.Shape)
+// rtOut is what eval and predict keep of one example's graph output.
+type rtOut struct {
+	// logits is the example's logits vector (all tasks but find-head).
+	logits []float32
+	// heads is find-head's argmax head class at each real position.
+	heads []int
+	// lossSum and lossN are find-head's cross-entropy summed over the
+	// positions the original's loss sees (attended, label not ignored).
+	lossSum float64
+	lossN   int
+}
+
+// reduce turns one example's logits tensor into an rtOut right after its
+// batch ran, so that find-head's [seq, classes] logits are not kept.
+func (t *rtTask) reduce(ex *features.Example, lg krt.Tensor) (rtOut, error) {
+	data := lg.Float32s()
+	if t.name != features.TaskFindHead {
+		if len(lg.Shape) != 1 || data == nil {
+			return rtOut{}, fmt.Errorf("record %d: logits have shape %v (%s), want a float vector per example", ex.Record, lg.Shape, lg.DType())
 		}
-		out[i] = t.Float32s()
+		return rtOut{logits: data}, nil
 	}
-	return out, nil
+	if len(lg.Shape) != 2 || data == nil {
+		return rtOut{}, fmt.Errorf("record %d: find-head logits have shape %v (%s), want float [seq, classes]", ex.Record, lg.Shape, lg.DType())
+	}
+	L, C := int(lg.Shape[0]), int(lg.Shape[1])
+	n := min(rtRealLen(ex.AttentionMask), L)
+	o := rtOut{heads: make([]int, n)}
+	for l := 0; l < n; l++ {
+		row := data[l*C : (l+1)*C]
+		o.heads[l] = metrics.Argmax(row)
+		if l < len(ex.Labels) && ex.AttentionMask[l] != 0 && ex.Labels[l] != features.IgnoreLabel {
+			if ex.Labels[l] < 0 || ex.Labels[l] >= int64(C) {
+				return rtOut{}, fmt.Errorf("record %d: head label %d at position %d is outside the graph's %d head classes (--max-seq-length must equal the lin-adapter head's max_seq_length)", ex.Record, ex.Labels[l], l, C)
+			}
+			o.lossSum += metrics.CrossEntropy(row, int(ex.Labels[l]))
+			o.lossN++
+		}
+	}
+	return o, nil
+}
+
+// rtRows2D collects the logits vectors of vector tasks.
+func rtRows2D(outs []rtOut) [][]float32 {
+	lg := make([][]float32, len(outs))
+	for i := range outs {
+		lg[i] = outs[i].logits
+	}
+	return lg
 }
 
 // rtBatchMeans groups per-example losses (sum, count) into consecutive
@@ -478,15 +520,12 @@ func rtOnes(n int) []int {
 	return o
 }
 
-// score computes the task's metrics from per-example logits.
-func (t *rtTask) score(ex []features.Example, logits []krt.Tensor, f rtEvalFlags) (any, error) {
+// score computes the task's metrics from per-example outputs.
+func (t *rtTask) score(ex []features.Example, outs []rtOut, f rtEvalFlags) (any, error) {
 	bs := f.batchSize
 	switch t.name {
 	case features.TaskTACRED, features.TaskTREXRC:
-		lg, err := rtRows2D(logits)
-		if err != nil {
-			return nil, err
-		}
+		lg := rtRows2D(outs)
 		if t.labels != nil && len(lg[0]) != len(t.labels) {
 			return nil, fmt.Errorf("the graph gives %d logits per example, the %s label list has %d", len(lg[0]), t.name, len(t.labels))
 		}
@@ -510,10 +549,7 @@ func (t *rtTask) score(ex []features.Example, logits []krt.Tensor, f rtEvalFlags
 		p := metrics.TACREDMicroF1(gold, pred, nr)
 		return rtTACREDMetrics{Precision: p.Precision, Recall: p.Recall, F1: p.F1, NoRelationID: nr, Loss: metrics.CombineLosses(batch, false)}, nil
 	case features.TaskOpenEntity, features.TaskFIGER:
-		lg, err := rtRows2D(logits)
-		if err != nil {
-			return nil, err
-		}
+		lg := rtRows2D(outs)
 		if t.labels != nil && len(lg[0]) != len(t.labels) {
 			return nil, fmt.Errorf("the graph gives %d logits per example, the %s label list has %d", len(lg[0]), t.name, len(t.labels))
 		}
@@ -538,10 +574,7 @@ func (t *rtTask) score(ex []features.Example, logits []krt.Tensor, f rtEvalFlags
 		}
 		return m, nil
 	case features.TaskCosmosQA:
-		lg, err := rtRows2D(logits)
-		if err != nil {
-			return nil, err
-		}
+		lg := rtRows2D(outs)
 		var m rtCosmosMetrics
 		var gold, pred []int
 		var sums []float64
@@ -559,31 +592,25 @@ func (t *rtTask) score(ex []features.Example, logits []krt.Tensor, f rtEvalFlags
 		m.Loss = metrics.CombineLosses(rtBatchMeans(sums, rtOnes(len(sums)), bs), false)
 		return m, nil
 	case features.TaskFindHead:
+		// Positions past the real tokens have mask 0: only the first n count.
 		var pred, gold, mask [][]int
 		sums := make([]float64, len(ex))
 		counts := make([]int, len(ex))
-		for i, t := range logits {
-			if len(t.Shape) != 2 {
-				return nil, fmt.Errorf("example %d: find-head logits have shape %v, want [seq, classes]", i, t.Shape)
-			}
-			L, C := int(t.Shape[0]), int(t.Shape[1])
-			data := t.Float32s()
-			p := make([]int, L)
-			g := make([]int, L)
-			m := make([]int, L)
-			for l := 0; l < L; l++ {
-				row := data[l*C : (l+1)*C]
-				p[l] = metrics.Argmax(row)
+		for i := range ex {
+			o := &outs[i]
+			n := len(o.heads)
+			g := make([]int, n)
+			m := make([]int, n)
+			for l := 0; l < n; l++ {
 				if l < len(ex[i].Labels) {
 					g[l] = int(ex[i].Labels[l])
 				}
-				if l < len(ex[i].AttentionMask) && ex[i].AttentionMask[l] != 0 && g[l] != features.IgnoreLabel {
+				if ex[i].AttentionMask[l] != 0 && g[l] != features.IgnoreLabel {
 					m[l] = 1
-					sums[i] += metrics.CrossEntropy(row, g[l])
-					counts[i]++
 				}
 			}
-			pred, gold, mask = append(pred, p), append(gold, g), append(mask, m)
+			sums[i], counts[i] = o.lossSum, o.lossN
+			pred, gold, mask = append(pred, o.heads), append(gold, g), append(mask, m)
 		}
 		tokens := 0
 		for _, c := range counts {
@@ -611,9 +638,9 @@ type rtPrediction struct {
 }
 
 // predict builds the prediction line of one example.
-func (t *rtTask) predict(ex *features.Example, lg krt.Tensor, withGold bool) rtPrediction {
+func (t *rtTask) predict(ex *features.Example, o rtOut, withGold bool) rtPrediction {
 	p := rtPrediction{Record: ex.Record, ID: ex.ID}
-	data := lg.Float32s()
+	data := o.logits
 	switch t.name {
 	case features.TaskTACRED, features.TaskTREXRC:
 		k := metrics.Argmax(data)
@@ -639,15 +666,9 @@ func (t *rtTask) predict(ex *features.Example, lg krt.Tensor, withGold bool) rtP
 		}
 	case features.TaskFindHead:
 		// One predicted head position per real token (logits omitted: L×C).
-		L, C := int(lg.Shape[0]), int(lg.Shape[1])
-		n := min(rtRealLen(ex.AttentionMask), L)
-		heads := make([]int, n)
-		for l := 0; l < n; l++ {
-			heads[l] = metrics.Argmax(data[l*C : (l+1)*C])
-		}
-		p.Pred = heads
+		p.Pred = o.heads
 		if withGold {
-			p.Gold = ex.Labels[:n]
+			p.Gold = ex.Labels[:min(len(o.heads), len(ex.Labels))]
 		}
 	}
 	return p
@@ -669,7 +690,7 @@ func rtLabelNames(labels []string, ks []int) []string {
 }
 
 // rtWritePredictions writes one JSON line per example to path, atomically.
-func rtWritePredictions(path string, t *rtTask, ex []features.Example, logits []krt.Tensor) error {
+func rtWritePredictions(path string, t *rtTask, ex []features.Example, outs []rtOut) error {
 	f, err := pipeline.CreateAtomic(path)
 	if err != nil {
 		return err
@@ -678,7 +699,7 @@ func rtWritePredictions(path string, t *rtTask, ex []features.Example, logits []
 	w := bufio.NewWriterSize(f, 1<<20)
 	enc := json.NewEncoder(w)
 	for i := range ex {
-		if err := enc.Encode(t.predict(&ex[i], logits[i], true)); err != nil {
+		if err := enc.Encode(t.predict(&ex[i], outs[i], true)); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 	}

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,10 +74,10 @@ features task), then the --expose intermediates. See docs/export.md.`, env.Stder
 	list := fs.String("adapter-list", "0,11,22", "hidden-state taps, one adapter each (0 = embeddings)")
 	heads := fs.Int("adapter-heads", 12, "attention heads of the adapter encoder layers")
 	skip := fs.Int("adapter-skip-layers", 0, "adapter_skip_layers as the original computes it (0 = off; 1 is rejected)")
-	aRate := fs.Float64("a-rate", math.NaN(), "cosmosqa: weight of RoBERTa's output (no upstream default; required for cosmosqa)")
-	bRate := fs.Float64("b-rate", math.NaN(), "cosmosqa: weight of the adapter chain output (required for cosmosqa)")
+	aRateS := fs.String("a-rate", "", "cosmosqa: weight of RoBERTa's output (no upstream default; required for cosmosqa)")
+	bRateS := fs.String("b-rate", "", "cosmosqa: weight of the adapter chain output (required for cosmosqa)")
 	maxSeq := fs.Int("max-seq-length", 0, "find-head: expected max_seq_length (checked against out_proj's rows; 0 = take it from the weights)")
-	expose := fs.String("expose", "", "comma-separated intermediates to add as outputs (see --help's docs/export.md or the summary's exposable list)")
+	expose := fs.String("expose", "", "comma-separated intermediates to add as outputs (listed in docs/export.md and in the --json summary's exposable field)")
 	external := fs.Bool("external-data", false, "write initializers to OUT.data even when the model is under 2 GB")
 	out := fs.String("out", "", "ONNX file to write (required; written atomically)")
 	asJSON := fs.Bool("json", false, "print a machine-readable summary on stdout")
@@ -106,15 +109,30 @@ features task), then the --expose intermediates. See docs/export.md.`, env.Stder
 	}
 	spec := models.Spec{Task: task, Fusion: *fusion, Expose: cli.SplitList(*expose),
 		Adapter: models.AdapterConfig{List: taps, Heads: *heads, SkipLayers: *skip}}
+	aRate, bRate := math.NaN(), math.NaN()
+	for _, r := range []struct {
+		flag string
+		s    string
+		v    *float64
+	}{{"--a-rate", *aRateS, &aRate}, {"--b-rate", *bRateS, &bRate}} {
+		if r.s == "" {
+			continue
+		}
+		x, err := strconv.ParseFloat(r.s, 64)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return cli.Usagef("%s: %q is not a number", r.flag, r.s)
+		}
+		*r.v = x
+	}
 	if task == models.TaskCosmosQA {
-		if math.IsNaN(*aRate) || math.IsNaN(*bRate) {
+		if math.IsNaN(aRate) || math.IsNaN(bRate) {
 			return cli.Usagef("cosmosqa needs --a-rate and --b-rate (upstream defines no default; derived projects use 0.5)")
 		}
-		spec.ARate, spec.BRate = *aRate, *bRate
+		spec.ARate, spec.BRate = aRate, bRate
 		if spec.ARate == 0 || spec.BRate == 0 {
 			return cli.Usagef("--a-rate and --b-rate must be non-zero")
 		}
-	} else if !math.IsNaN(*aRate) || !math.IsNaN(*bRate) {
+	} else if !math.IsNaN(aRate) || !math.IsNaN(bRate) {
 		return cli.Usagef("--a-rate/--b-rate apply to cosmosqa only")
 	}
 	switch task {
@@ -135,6 +153,12 @@ features task), then the --expose intermediates. See docs/export.md.`, env.Stder
 		}
 	}
 
+	// Export holds the checkpoint tensors and their transposed copies at
+	// once; a tighter GC target keeps peak memory near that (the tensors
+	// are pointer-free, so collections are cheap). GOGC still overrides.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(25))
+	}
 	sum := exportSummary{Out: *out, Task: string(task), Fusion: *fusion, AdapterList: taps, AdapterHeads: *heads,
 		SkipLayers: *skip, Seconds: map[string]float64{}}
 	step := func(n int, what string) func() {

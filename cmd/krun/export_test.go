@@ -41,6 +41,8 @@ func TestExportUsageErrors(t *testing.T) {
 		{"skip 1", []string{"--roberta", "x", "--task", "tacred", "--task-model", "t", "--adapter-skip-layers", "1", "--out", out}, "IndexError"},
 		{"bad fusion", []string{"--roberta", "x", "--task", "tacred", "--task-model", "t", "--fusion", "mul", "--out", out}, "concat or add"},
 		{"cosmosqa rates", []string{"--roberta", "x", "--task", "cosmosqa", "--task-model", "t", "--out", out}, "--a-rate"},
+		{"bad rate", []string{"--roberta", "x", "--task", "cosmosqa", "--task-model", "t", "--a-rate", "x", "--b-rate", "1", "--out", out}, "not a number"},
+		{"features concat from adapter files", []string{"--roberta", "x", "--task", "features", "--fac", "f", "--out", out}, "--fusion add"},
 		{"rates elsewhere", []string{"--roberta", "x", "--task", "tacred", "--task-model", "t", "--a-rate", "1", "--out", out}, "cosmosqa only"},
 		{"tacred without task model", []string{"--roberta", "x", "--task", "tacred", "--out", out}, "--task-model"},
 		{"pretrain with task model", []string{"--roberta", "x", "--task", "trex-rc", "--task-model", "t", "--out", out}, "--fac/--lin"},

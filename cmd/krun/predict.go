@@ -82,7 +82,7 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 	fs.StringVar(&tf.task, "task", "", "task: tacred, openentity, figer, cosmosqa, trex-rc or find-head (required)")
 	model := fs.String("model", "", "exported ONNX graph of the task (required)")
 	fs.StringVar(&tf.vocab, "vocab", "", "RoBERTa tokenizer folder: vocab.json + merges.txt, or tokenizer.json (required)")
-	fs.StringVar(&tf.labels, "labels", "", "label list (JSON array): required for trex-rc and figer")
+	fs.StringVar(&tf.labels, "labels", "", "label list (JSON array): required for figer; trex-rc defaults to the original's 410 relations")
 	fs.IntVar(&tf.maxLen, "max-seq-length", 0, "max_seq_length (0 = the original script's)")
 	fs.Int64Var(&tf.padID, "pad-id", 0, "cosmosqa padding id (the original's 0)")
 	fs.StringVar(&tf.headMapping, "head-mapping", "original", "find-head label encoding: original or first-subtoken")
@@ -172,7 +172,7 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 			k++
 		}
 	}
-	var results []krt.Result
+	outs := make([]rtOut, len(examples))
 	if len(examples) > 0 {
 		opts.Outputs = []string{"logits"}
 		sess, err := krt.Open(*model, opts)
@@ -188,9 +188,12 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 			rows[i] = task.row(&examples[i])
 		}
 		prog := newRTProgress(env.Stderr, "krun predict "+task.name, len(rows), *quiet)
-		results, err = sess.RunRows(ctx, rows, krt.BatchOptions{
+		err = sess.EachRow(ctx, rows, krt.BatchOptions{
 			BatchSize: *batchSize, Padding: padding, MaxLen: task.maxLen, PadID: task.padID,
 			MultiChoice: task.multiChoice, Progress: prog.update,
+		}, func(i int, r krt.Result) (err error) {
+			outs[i], err = task.reduce(&examples[i], r["logits"])
+			return err
 		})
 		prog.finish()
 		if err != nil {
@@ -216,7 +219,7 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 			p = rtPrediction{Record: n, Error: it.err.Error()}
 			failed++
 		} else {
-			p = task.predict(it.ex, results[k]["logits"], it.hasLabel)
+			p = task.predict(it.ex, outs[k], it.hasLabel)
 			k++
 		}
 		if err := enc.Encode(p); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -140,7 +141,7 @@ func TestRuntimeUsageErrors(t *testing.T) {
 		{"eval", "--task", "squad", "--model", "m.onnx", "--data", "d.json", "--vocab", "v"},
 		{"eval", "--task", "tacred", "--model", "m.onnx", "--data", "d.json", "--vocab", "v", "--padding", "some"},
 		{"eval", "--task", "tacred", "--model", "m.onnx", "--data", "d.json", "--vocab", "v", "--batch-size", "0"},
-		{"eval", "--task", "trex-rc", "--model", "m.onnx", "--data", "d.json", "--vocab", "v"},
+		{"eval", "--task", "figer", "--model", "m.onnx", "--data", "d.json", "--vocab", "v"},
 		{"predict", "--model", "m.onnx"},
 	}
 	for _, args := range cases {
@@ -667,4 +668,68 @@ func FuzzPredictFillLabel(f *testing.F) {
 			t.Fatalf("a record with its label was changed: %q -> %q", raw, out)
 		}
 	})
+}
+
+// TestEvalTREXRC runs the fac-adapter pre-training evaluation on the
+// fixture's T-REx records with the built-in 410-relation list.
+func TestEvalTREXRC(t *testing.T) {
+	rtRequireORT(t)
+	ref, vocab := rtLoadRefTask(t, "trex_rc")
+	data := rtWriteRecords(t, ref.Cases, false)
+	model := rtWriteModel(t, onnxtest.Scorer(410, "subj_pos", "obj_pos"))
+	for _, sum := range []bool{false, true} {
+		args := []string{"eval", "--task", "trex-rc", "--model", model, "--data", data, "--vocab", vocab,
+			"--max-seq-length", rtItoa(ref.MaxSeqLength), "--batch-size", "1", "--json", "--quiet"}
+		if sum {
+			args = append(args, "--fac-loss-sum")
+		}
+		code, stdout, stderr := rtRun(t, context.Background(), "", args...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var rep struct {
+			Examples int               `json:"examples"`
+			Dropped  map[string]int    `json:"dropped"`
+			Metrics  metrics.FacResult `json:"metrics"`
+		}
+		json.Unmarshal([]byte(stdout), &rep)
+		var gold, pred []int
+		var losses []float64
+		for _, c := range ref.Cases {
+			if c.Status != "ok" {
+				continue
+			}
+			var label int
+			json.Unmarshal(c.LabelID, &label)
+			cls := int((rtMaskedSum(c.InputIDs, c.InputMask) + c.Subj + c.Obj) % 410)
+			row := make([]float64, 410)
+			for j := range row {
+				row[j] = -1
+			}
+			row[cls] = 1
+			gold, pred = append(gold, label), append(pred, cls)
+			losses = append(losses, metrics.CrossEntropy(row, label))
+		}
+		want := metrics.FacPretrain(gold, pred, losses, sum)
+		if rep.Examples != len(gold) || rep.Dropped["marker_past_max_len"] != 1 || rep.Dropped["unknown_label"] != 1 {
+			t.Fatalf("examples %d dropped %v", rep.Examples, rep.Dropped)
+		}
+		if rep.Metrics.MicroF1 != want.MicroF1 || rep.Metrics.MacroF1 != want.MacroF1 || math.Abs(rep.Metrics.Loss-want.Loss) > 1e-12 {
+			t.Errorf("sum %v: metrics %+v, want %+v", sum, rep.Metrics, want)
+		}
+	}
+}
+
+// TestEvalFindHeadClassMismatch: a find-head graph whose head has fewer
+// classes than the labels' positions is reported, not scored with NaNs.
+func TestEvalFindHeadClassMismatch(t *testing.T) {
+	rtRequireORT(t)
+	ref, vocab := rtLoadRefTask(t, "find_head")
+	data := rtWriteRecords(t, ref.Cases, false)
+	model := rtWriteModel(t, onnxtest.TokenClassifier(3))
+	code, _, stderr := rtRun(t, context.Background(), "", "eval", "--task", "find-head", "--model", model, "--data", data,
+		"--vocab", vocab, "--max-seq-length", rtItoa(ref.MaxSeqLength), "--quiet")
+	if code != 1 || !strings.Contains(stderr, "outside the graph's 3 head classes") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
 }

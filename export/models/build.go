@@ -81,7 +81,9 @@ type Spec struct {
 
 // Interface describes a built graph's inputs and outputs.
 type Interface struct {
-	Inputs  []IOSpec `json:"inputs"`
+	// Inputs are the graph inputs in order.
+	Inputs []IOSpec `json:"inputs"`
+	// Outputs are the main output then the exposed intermediates.
 	Outputs []IOSpec `json:"outputs"`
 	// Exposable lists the intermediates --expose accepts.
 	Exposable []string `json:"exposable"`
@@ -91,8 +93,11 @@ type Interface struct {
 
 // IOSpec is one graph input or output.
 type IOSpec struct {
-	Name  string `json:"name"`
+	// Name is the ONNX value name.
+	Name string `json:"name"`
+	// DType is "int64" or "float32".
 	DType string `json:"dtype"`
+	// Shape is symbolic, e.g. "[batch,seq]".
 	Shape string `json:"shape"`
 }
 

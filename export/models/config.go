@@ -16,16 +16,28 @@ import (
 
 // RobertaConfig is what the model needs from RoBERTa's config.json.
 type RobertaConfig struct {
-	HiddenSize            int     `json:"hidden_size"`
-	NumHiddenLayers       int     `json:"num_hidden_layers"`
-	NumAttentionHeads     int     `json:"num_attention_heads"`
-	IntermediateSize      int     `json:"intermediate_size"`
-	LayerNormEps          float64 `json:"layer_norm_eps"`
-	VocabSize             int     `json:"vocab_size"`
-	MaxPositionEmbeddings int     `json:"max_position_embeddings"`
-	TypeVocabSize         int     `json:"type_vocab_size"`
-	HiddenAct             string  `json:"hidden_act"`
-	NumLabels             int     `json:"num_labels"`
+	// HiddenSize is H (1024 for roberta-large).
+	HiddenSize int `json:"hidden_size"`
+	// NumHiddenLayers is N, the number of transformer layers.
+	NumHiddenLayers int `json:"num_hidden_layers"`
+	// NumAttentionHeads is the head count of every layer.
+	NumAttentionHeads int `json:"num_attention_heads"`
+	// IntermediateSize is the width of the GELU layer.
+	IntermediateSize int `json:"intermediate_size"`
+	// LayerNormEps is every LayerNorm's epsilon (1e-12 when absent, as
+	// pytorch_transformers defaults; RoBERTa's configs say 1e-5).
+	LayerNormEps float64 `json:"layer_norm_eps"`
+	// VocabSize is the number of word embeddings (informational; the
+	// weights' shape is used).
+	VocabSize int `json:"vocab_size"`
+	// MaxPositionEmbeddings is the position table size (514).
+	MaxPositionEmbeddings int `json:"max_position_embeddings"`
+	// TypeVocabSize is the token-type table size (1).
+	TypeVocabSize int `json:"type_vocab_size"`
+	// HiddenAct must be "gelu" (exact erf) or empty.
+	HiddenAct string `json:"hidden_act"`
+	// NumLabels is informational (FIGER's task config sets it).
+	NumLabels int `json:"num_labels"`
 }
 
 // ReadRobertaConfig reads and checks config.json (a file or the folder

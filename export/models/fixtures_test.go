@@ -143,16 +143,30 @@ func TestFixtures(t *testing.T) {
 	for _, c := range fixtureCases {
 		for _, format := range []string{"legacy", "zip"} {
 			t.Run(c.name+"/"+format, func(t *testing.T) {
-				runFixture(t, root, c, format, false)
+				runFixture(t, root, c, format, false, krt.OptAll)
 			})
 		}
 	}
 	// The external-data layout (used above 2 GB) must load and give the
 	// same numbers.
-	t.Run("tacred/external_data", func(t *testing.T) { runFixture(t, root, fixtureCases[2], "legacy", true) })
+	t.Run("tacred/external_data", func(t *testing.T) { runFixture(t, root, caseNamed(t, "tacred"), "legacy", true, krt.OptAll) })
+	// The numbers must not depend on ONNX Runtime's fusions.
+	t.Run("cosmosqa/no_graph_optimization", func(t *testing.T) {
+		runFixture(t, root, caseNamed(t, "cosmosqa"), "legacy", false, krt.OptDisable)
+	})
 }
 
-func runFixture(t *testing.T, root string, c fixtureCase, format string, external bool) {
+func caseNamed(t *testing.T, name string) fixtureCase {
+	for _, c := range fixtureCases {
+		if c.name == name {
+			return c
+		}
+	}
+	t.Fatalf("no fixture case %s", name)
+	return fixtureCase{}
+}
+
+func runFixture(t *testing.T, root string, c fixtureCase, format string, external bool, opt krt.OptLevel) {
 	src := sources(root, c, format)
 	w, cfg, err := models.LoadWeights(c.task, src)
 	if err != nil {
@@ -184,7 +198,7 @@ func runFixture(t *testing.T, root string, c fixtureCase, format string, externa
 	if external && (res.DataFile != path+".data" || res.DataBytes == 0 || res.ModelBytes > res.InitializerBytes/4) {
 		t.Fatalf("external data not used: %+v", res)
 	}
-	sess, err := krt.Open(path, krt.Options{IntraOpThreads: 1})
+	sess, err := krt.Open(path, krt.Options{IntraOpThreads: 1, Optimization: opt})
 	if err != nil {
 		t.Fatal(err)
 	}

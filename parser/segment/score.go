@@ -26,33 +26,17 @@ func ScoreSpans(gold, system []Span) Score {
 	for _, g := range gold {
 		left[g]++
 	}
-	s := Score{Gold: len(gold), System: len(system)}
+	correct := 0
 	for _, p := range system {
 		if left[p] > 0 {
 			left[p]--
-			s.Correct++
+			correct++
 		}
 	}
-	if s.System > 0 {
-		s.Precision = 100 * float64(s.Correct) / float64(s.System)
-	}
-	if s.Gold > 0 {
-		s.Recall = 100 * float64(s.Correct) / float64(s.Gold)
-	}
-	if s.Precision+s.Recall > 0 {
-		s.F1 = 2 * s.Precision * s.Recall / (s.Precision + s.Recall)
-	}
-	return s
+	return scoreOf(len(gold), len(system), correct)
 }
 
-func (s *Score) add(o Score) {
-	s.Gold += o.Gold
-	s.System += o.System
-	s.Correct += o.Correct
-	*s = ScoreSpans(nil, nil).with(s.Gold, s.System, s.Correct)
-}
-
-func (Score) with(gold, system, correct int) Score {
+func scoreOf(gold, system, correct int) Score {
 	s := Score{Gold: gold, System: system, Correct: correct}
 	if system > 0 {
 		s.Precision = 100 * float64(correct) / float64(system)
@@ -64,6 +48,11 @@ func (Score) with(gold, system, correct int) Score {
 		s.F1 = 2 * s.Precision * s.Recall / (s.Precision + s.Recall)
 	}
 	return s
+}
+
+// add accumulates o's counts (micro-average over documents).
+func (s *Score) add(o Score) {
+	*s = scoreOf(s.Gold+o.Gold, s.System+o.System, s.Correct+o.Correct)
 }
 
 // GoldDoc is one document of a treebank rebuilt as raw text, with the gold

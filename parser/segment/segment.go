@@ -85,7 +85,33 @@ func Tokenize(text string) []Token {
 	for _, c := range chunks(text) {
 		out = append(out, tokensOf(text, c.start, c.end, false)...)
 	}
-	return out
+	return splitNumberAbbrevs(out)
+}
+
+// numberAbbrevs keep their period only before a number ("No. 5").
+var numberAbbrevs = setOf("No.", "no.", "Nos.", "nos.", "NO.")
+
+// splitNumberAbbrevs splits "No." into "No" + "." when no number follows.
+func splitNumberAbbrevs(toks []Token) []Token {
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if !numberAbbrevs[t.Text] {
+			continue
+		}
+		if i+1 < len(toks) {
+			if r := firstRuneOf(toks[i+1].Text); unicode.IsDigit(r) || r == '#' {
+				continue
+			}
+		}
+		word := Token{Text: t.Text[:len(t.Text)-1], Start: t.Start, End: t.End - 1}
+		dot := Token{Text: ".", Start: t.End - 1, End: t.End}
+		for _, x := range []*Token{&word, &dot} {
+			x.Words = []Word{{Text: x.Text, Start: x.Start, End: x.End}}
+		}
+		toks = append(toks[:i], append([]Token{word, dot}, toks[i+1:]...)...)
+		i++
+	}
+	return toks
 }
 
 // Segment splits text into sentences of tokens.
@@ -98,6 +124,22 @@ func (s *Segmenter) Segment(text string) []Sentence {
 		for j, t := range tokensOf(text, c.start, c.end, s.opts.NoMultiword) {
 			toks = append(toks, t)
 			hard = append(hard, j == 0 && brk)
+		}
+	}
+	if n := len(toks); n > 0 {
+		toks = splitNumberAbbrevs(toks)
+		if len(toks) != n {
+			// Re-derive the hard boundaries: a split adds a "." that is
+			// never first in its chunk.
+			h := make([]bool, len(toks))
+			k := 0
+			for i := range toks {
+				for k < len(cs) && cs[k].end <= toks[i].Start {
+					k++
+				}
+				h[i] = k < len(cs) && toks[i].Start == cs[k].start && (cs[k].blankBefore || (s.opts.LineIsSentence && cs[k].newlineBefore))
+			}
+			hard = h
 		}
 	}
 	return splitSentences(text, toks, hard)

@@ -38,6 +38,7 @@ func TestTokenize(t *testing.T) {
 		{"and/or the 'quoted' word", "and / or the ' quoted ' word"},
 		{"the soldiers' home", "the soldiers' home"},
 		{"Inc.. Next", "Inc. . Next"},
+		{"See No. 5. I said no.", "See No. 5 . I said no ."},
 	}
 	for _, c := range cases {
 		if got := tokenTexts(Tokenize(c.in)); got != c.tokens {
@@ -82,7 +83,7 @@ func TestSentences(t *testing.T) {
 		"Mr. Holmes sat by the fire , reading the Times .",
 		`" Watson ! " he cried .`,
 		"Was it the U.S. Army ?",
-		"No.",
+		"No .",
 		"A new paragraph without a stop",
 		"and another one ...",
 		"It ended .",
