@@ -45,7 +45,7 @@ func TestEWT(t *testing.T) {
 	}
 	train, dev, test := read("en_ewt-ud-train.conllu"), read("en_ewt-ud-dev.conllu"), read("en_ewt-ud-test.conllu")
 	opt := TrainOptions{Epochs: envInt("KADAPTER_PARSER_EPOCHS", 0), TaggerEpochs: envInt("KADAPTER_TAGGER_EPOCHS", 0),
-		Jackknife: envInt("KADAPTER_JACKKNIFE", 0), Seed: 1, Log: t.Logf, NonProj: os.Getenv("KADAPTER_NONPROJ")}
+		Jackknife: envInt("KADAPTER_JACKKNIFE", 0), Ensemble: envInt("KADAPTER_ENSEMBLE", 0), Seed: 1, Log: t.Logf, NonProj: os.Getenv("KADAPTER_NONPROJ")}
 	cpu0 := cpuSeconds()
 	m, err := Train(context.Background(), train, dev, opt)
 	if err != nil {

@@ -49,6 +49,7 @@ type Info struct {
 	DevLAS       float64 `json:"dev_las"`
 	Seed         int64   `json:"seed"`
 	Jackknife    int     `json:"jackknife"`
+	Ensemble     int     `json:"ensemble"`
 	NonProjMode  string  `json:"nonproj"`
 	TrainSeconds float64 `json:"train_seconds"`
 }

@@ -307,3 +307,57 @@ func argmaxLegal(scores []float32, legal []bool) int {
 	}
 	return best
 }
+
+// mergeTables returns the mean of several tables of the same classes
+// (parameter mixing: the mean of linear models is one linear model, so an
+// ensemble costs nothing at parse time).
+func mergeTables(ts []*table) *table {
+	nclass := ts[0].nclass
+	out := &table{nclass: nclass}
+	out.off = append(out.off, 0)
+	pos := make([]int, len(ts))
+	acc := make([]float32, nclass)
+	has := make([]bool, nclass)
+	scale := 1 / float32(len(ts))
+	for {
+		// smallest next key
+		var k uint64
+		found := false
+		for i, t := range ts {
+			if pos[i] < len(t.keys) && (!found || t.keys[pos[i]] < k) {
+				k, found = t.keys[pos[i]], true
+			}
+		}
+		if !found {
+			break
+		}
+		clear(acc)
+		clear(has)
+		for i, t := range ts {
+			if pos[i] < len(t.keys) && t.keys[pos[i]] == k {
+				f := pos[i]
+				for j := t.off[f]; j < t.off[f+1]; j++ {
+					acc[t.cls[j]] += t.w[j] * scale
+					has[t.cls[j]] = true
+				}
+				pos[i]++
+			}
+		}
+		n := 0
+		for c := range has {
+			if has[c] {
+				n++
+			}
+		}
+		out.keys = append(out.keys, k)
+		for c := 0; c < nclass; c++ {
+			if 2*n >= nclass || has[c] {
+				out.cls = append(out.cls, uint16(c))
+				out.w = append(out.w, acc[c])
+			}
+		}
+		out.off = append(out.off, uint32(len(out.cls)))
+	}
+	out.build()
+	return out
+}

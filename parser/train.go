@@ -21,6 +21,7 @@ type TrainOptions struct {
 	Explore      float64 // probability of following a wrong prediction from epoch 2 (default 0.9; <0: never)
 	NonProj      string  // "lift" (default) or "skip": what to do with non-projective training trees
 	VocabMin     int     // parser word features for words seen at least this often (default 2), <unk> otherwise
+	Ensemble     int     // parsers trained in parallel with different seeds and mixed into one (default 2)
 	UPOSOnly     bool    // tag UPOS only (default: tag UPOS|XPOS pairs, which gives the parser richer tags)
 	Workers      int     // goroutines for tagger training and evaluation (default GOMAXPROCS, at most 2... any)
 	Treebank     string  // name recorded in the model info
@@ -43,6 +44,9 @@ func (o *TrainOptions) defaults() {
 	}
 	if o.Explore < 0 {
 		o.Explore = 0
+	}
+	if o.Ensemble <= 0 {
+		o.Ensemble = 2
 	}
 	if o.VocabMin <= 0 {
 		o.VocabMin = 2
@@ -286,29 +290,53 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 		dvTags[i] = mainTagger.tag(dvT[i].words)
 		dvWH[i] = wordHashes(dvT[i].words)
 	}
-	ptr := newParserTrainer(labels, root, pd, opt.Seed)
+	// The parser: opt.Ensemble trainers with different seeds train in
+	// parallel; each epoch their averaged weights are mixed (mean) into one
+	// model, which is scored on dev.
+	trainers := make([]*parserTrainer, opt.Ensemble)
+	for i := range trainers {
+		trainers[i] = newParserTrainer(labels, root, pd, opt.Seed+int64(1000*i))
+	}
 	var bestP *depParser
 	bestLAS, bestUAS, bestEp := -1.0, 0.0, 0
 	for ep := 1; ep <= opt.Epochs; ep++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if ep > 1 {
-			ptr.explore = opt.Explore
-		}
 		t0 := time.Now()
-		zc := ptr.epoch()
-		ptr.tt.tidy()
-		p := ptr.model(vocab)
+		zc := make([]float64, len(trainers))
+		models := make([]*depParser, len(trainers))
+		var wg sync.WaitGroup
+		for i, ptr := range trainers {
+			wg.Add(1)
+			go func(i int, ptr *parserTrainer) {
+				defer wg.Done()
+				if ep > 1 {
+					ptr.explore = opt.Explore
+				}
+				zc[i] = ptr.epoch()
+				ptr.tt.tidy()
+				models[i] = ptr.model(vocab)
+			}(i, ptr)
+		}
+		wg.Wait()
+		p := models[0]
+		if len(models) > 1 {
+			ts := make([]*table, len(models))
+			for i, m := range models {
+				ts[i] = m.w
+			}
+			p = &depParser{labels: labels, root: root, vocab: vocab, w: mergeTables(ts)}
+		}
 		uas, las := parseAccuracy(p, dv, dvWH, dvTags, opt.Workers)
-		opt.Log("parser epoch %d/%d: oracle agreement %.2f%%, dev UAS %.2f LAS %.2f (%.1fs, %d features)", ep, opt.Epochs, 100*zc, uas, las, time.Since(t0).Seconds(), len(p.w.keys))
+		opt.Log("parser epoch %d/%d: oracle agreement %.2f%%, dev UAS %.2f LAS %.2f (%.1fs, %d features)", ep, opt.Epochs, 100*zc[0], uas, las, time.Since(t0).Seconds(), len(p.w.keys))
 		if las > bestLAS {
 			bestP, bestLAS, bestUAS, bestEp = p, las, uas, ep
 		}
 	}
 	m := &Model{tagger: mainTagger, parser: bestP}
 	m.Info = Info{Treebank: opt.Treebank, Sentences: len(tr), Tokens: tokens, TaggerEpoch: mainEpoch, ParserEpoch: bestEp,
-		DevUPOS: 100 * mainAcc, DevUAS: bestUAS, DevLAS: bestLAS, Seed: opt.Seed, Jackknife: k, NonProjMode: opt.NonProj,
+		DevUPOS: 100 * mainAcc, DevUAS: bestUAS, DevLAS: bestLAS, Seed: opt.Seed, Jackknife: k, Ensemble: opt.Ensemble, NonProjMode: opt.NonProj,
 		TrainSeconds: time.Since(start).Seconds()}
 	opt.Log("parser: best dev LAS %.2f (UAS %.2f) at epoch %d; trained in %.0fs", bestLAS, bestUAS, bestEp, m.Info.TrainSeconds)
 	return m, nil

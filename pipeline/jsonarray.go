@@ -32,6 +32,7 @@ type SyntaxError struct {
 	Msg    string
 }
 
+// Error implements error: "NAME: byte offset N: message".
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%s: byte offset %d: %s", e.Name, e.Offset, e.Msg)
 }
@@ -46,6 +47,7 @@ type ElementTooLargeError struct {
 	Limit  int
 }
 
+// Error implements error.
 func (e *ElementTooLargeError) Error() string {
 	return fmt.Sprintf("%s: element %d at byte offset %d: %d bytes, larger than the %d-byte limit (skipped)",
 		e.Name, e.Index, e.Offset, e.Size, e.Limit)

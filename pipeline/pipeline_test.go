@@ -352,3 +352,17 @@ func TestProgressLog(t *testing.T) {
 		t.Fatalf("log line %q", out)
 	}
 }
+
+func TestAppendRowTypeErrors(t *testing.T) {
+	s, _ := NewArrowSink(filepath.Join(t.TempDir(), "x.arrow"), testSchema(), ArrowOptions{})
+	defer s.Abort()
+	for _, vals := range [][]any{
+		{"a", []int64{1}, int64(1), float32(1)},    // wrong list element type
+		{1.5, []string{"a"}, int64(1), float32(1)}, // float for a string
+		{"a", []string{"a"}, int64(1)},             // too few values
+	} {
+		if err := AppendRow(s.Builder(), vals...); err == nil {
+			t.Errorf("AppendRow(%v) accepted", vals)
+		}
+	}
+}

@@ -9,8 +9,9 @@ import (
 // AppendRow appends one value per column to b, in column order. Supported
 // Go values: string, []byte, bool, int, int32, int64, float32, float64,
 // and []string, []int32, []int64, []float32, []float64 for list columns
-// (nil appends a null). It is a convenience for small outputs; hot paths
-// should use the typed builders directly.
+// (nil appends a null). On error the row may be partly appended: abort the
+// sink. It is a convenience for small outputs; hot paths should use the
+// typed builders directly.
 func AppendRow(b *array.RecordBuilder, vals ...any) error {
 	if len(vals) != len(b.Fields()) {
 		return fmt.Errorf("AppendRow: %d values for %d columns", len(vals), len(b.Fields()))
@@ -83,27 +84,37 @@ func appendValue(fb array.Builder, v any) error {
 		vb := bb.ValueBuilder()
 		switch x := v.(type) {
 		case []string:
-			bb.Append(true)
-			for _, s := range x {
-				vb.(*array.StringBuilder).Append(s)
+			if sb, ok := vb.(*array.StringBuilder); ok {
+				bb.Append(true)
+				for _, s := range x {
+					sb.Append(s)
+				}
+				return nil
 			}
-			return nil
 		case []int64:
-			bb.Append(true)
-			vb.(*array.Int64Builder).AppendValues(x, nil)
-			return nil
+			if ib, ok := vb.(*array.Int64Builder); ok {
+				bb.Append(true)
+				ib.AppendValues(x, nil)
+				return nil
+			}
 		case []int32:
-			bb.Append(true)
-			vb.(*array.Int32Builder).AppendValues(x, nil)
-			return nil
+			if ib, ok := vb.(*array.Int32Builder); ok {
+				bb.Append(true)
+				ib.AppendValues(x, nil)
+				return nil
+			}
 		case []float32:
-			bb.Append(true)
-			vb.(*array.Float32Builder).AppendValues(x, nil)
-			return nil
+			if fb2, ok := vb.(*array.Float32Builder); ok {
+				bb.Append(true)
+				fb2.AppendValues(x, nil)
+				return nil
+			}
 		case []float64:
-			bb.Append(true)
-			vb.(*array.Float64Builder).AppendValues(x, nil)
-			return nil
+			if fb2, ok := vb.(*array.Float64Builder); ok {
+				bb.Append(true)
+				fb2.AppendValues(x, nil)
+				return nil
+			}
 		}
 	}
 	return fmt.Errorf("cannot append %T to %T", v, fb)

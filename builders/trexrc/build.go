@@ -142,6 +142,9 @@ func Run(ctx context.Context, sources []pipeline.Source, opts *Options) (*Summar
 	if opts.Workers < 1 {
 		opts.Workers = 1
 	}
+	if opts.MaxDocumentBytes <= 0 {
+		opts.MaxDocumentBytes = pipeline.DefaultMaxElement
+	}
 	if opts.DevFraction < 0 || opts.DevFraction > 1 {
 		return nil, fmt.Errorf("dev fraction %v is not in [0, 1]", opts.DevFraction)
 	}
@@ -175,7 +178,7 @@ func Run(ctx context.Context, sources []pipeline.Source, opts *Options) (*Summar
 	err := pipeline.Ordered(ctx, outer, pipeline.SliceItems(sources),
 		func(ctx context.Context, src pipeline.Source) (*InputResult, error) {
 			if opts.Resume {
-				if r := loadDone(dir, src); r != nil {
+				if r := loadDone(dir, src, opts.MaxDocumentBytes); r != nil {
 					if opts.Progress != nil {
 						opts.Progress.AddBytes(src.Size)
 						opts.Progress.AddDocs(r.Counts.Documents)
@@ -432,7 +435,7 @@ func drawSplit(ctx context.Context, dir string, results []InputResult, kept map[
 		return func(uint64, int64) bool { return false }, nil
 	}
 	var hist [1 << 16]int64
-	err := shardKeys(dir, results, kept, func(key uint64) {
+	err := shardKeys(ctx, dir, results, kept, func(key uint64) {
 		hist[splitKey(key, seed)>>48]++
 	})
 	if err != nil {
@@ -453,7 +456,7 @@ func drawSplit(ctx context.Context, dir string, results []InputResult, kept map[
 	}
 	var in []entry
 	var idx int64
-	err = shardKeys(dir, results, kept, func(h uint64) {
+	err = shardKeys(ctx, dir, results, kept, func(h uint64) {
 		key := splitKey(h, seed)
 		if int(key>>48) == bucket {
 			in = append(in, entry{key, idx})
@@ -487,8 +490,9 @@ func drawSplit(ctx context.Context, dir string, results []InputResult, kept map[
 
 // shardKeys calls fn with the content hash of every kept example, in input
 // order, reading the shards' key files.
-func shardKeys(dir string, results []InputResult, kept map[string]bool, fn func(hash uint64)) error {
+func shardKeys(ctx context.Context, dir string, results []InputResult, kept map[string]bool, fn func(hash uint64)) error {
 	var buf [12]byte
+	n := 0
 	for _, r := range results {
 		keep := make([]bool, len(r.Relations))
 		for i, rc := range r.Relations {
@@ -507,6 +511,10 @@ func shardKeys(dir string, results []InputResult, kept map[string]bool, fn func(
 					break
 				}
 				return fmt.Errorf("%s: %w", p, err)
+			}
+			if n++; n&0xffff == 0 && ctx.Err() != nil {
+				f.Close()
+				return ctx.Err()
 			}
 			rel := binary.LittleEndian.Uint32(buf[8:])
 			if int(rel) >= len(keep) {

@@ -67,6 +67,9 @@ type InputResult struct {
 	ModUnix int64  `json:"mod_unix"`
 	Shard   string `json:"shard"`
 	Format  int    `json:"format"`
+	// MaxDocumentBytes is the document size limit the shard was made
+	// with: a resumed run with another limit redoes the input.
+	MaxDocumentBytes int `json:"max_document_bytes"`
 	// Error is the problem that stopped reading this input early (truncated
 	// or invalid JSON, unreadable file); the examples before it are kept.
 	Error     string          `json:"error,omitempty"`
@@ -101,14 +104,14 @@ func keysPath(shard string) string { return strings.TrimSuffix(shard, ".arrow") 
 
 // loadDone returns the recorded result of a finished input, or nil when
 // the input must be (re)done.
-func loadDone(dir string, src pipeline.Source) *InputResult {
+func loadDone(dir string, src pipeline.Source, maxDoc int) *InputResult {
 	shard := filepath.Join(dir, shardName(src))
 	b, err := os.ReadFile(donePath(shard))
 	if err != nil {
 		return nil
 	}
 	var r InputResult
-	if json.Unmarshal(b, &r) != nil || r.Name != src.Name || r.Size != src.Size || r.ModUnix != src.ModUnix || r.Format != shardFormat {
+	if json.Unmarshal(b, &r) != nil || r.Name != src.Name || r.Size != src.Size || r.ModUnix != src.ModUnix || r.Format != shardFormat || r.MaxDocumentBytes != maxDoc {
 		return nil
 	}
 	for _, p := range []string{shard, keysPath(shard)} {
@@ -128,6 +131,8 @@ type BadRecordError struct {
 	Err    error
 }
 
+// Error implements error: the input, the document and its byte offset,
+// the reason and the problem.
 func (e *BadRecordError) Error() string {
 	if e.Index < 0 {
 		return fmt.Sprintf("%s: %s: %v", e.Input, e.Reason, e.Err)
@@ -135,6 +140,7 @@ func (e *BadRecordError) Error() string {
 	return fmt.Sprintf("%s: document %d at byte offset %d: %s: %v", e.Input, e.Index, e.Offset, e.Reason, e.Err)
 }
 
+// Unwrap returns the underlying problem.
 func (e *BadRecordError) Unwrap() error { return e.Err }
 
 // hashExample is an FNV-1a hash of the example's content.
@@ -245,7 +251,7 @@ func (w *shardWriter) add(ex *trex.Example, rel int) error {
 // input's shard, then record its result (.done.json) — both atomically.
 func cleanInput(ctx context.Context, src pipeline.Source, dir string, opts *Options, prog *pipeline.Progress) (*InputResult, error) {
 	shard := filepath.Join(dir, shardName(src))
-	res := &InputResult{Name: src.Name, Size: src.Size, ModUnix: src.ModUnix, Shard: filepath.Base(shard), Format: shardFormat}
+	res := &InputResult{Name: src.Name, Size: src.Size, ModUnix: src.ModUnix, Shard: filepath.Base(shard), Format: shardFormat, MaxDocumentBytes: opts.MaxDocumentBytes}
 	w, err := newShardWriter(shard, opts.Zstd)
 	if err != nil {
 		return nil, err

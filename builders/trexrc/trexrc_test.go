@@ -312,11 +312,17 @@ func TestKillAndResume(t *testing.T) {
 		}
 	}
 	assertNoTemps(t, out)
+	// Another document size limit redoes every input.
+	o = DefaultOptions(out)
+	o.Format, o.Resume, o.MaxDocumentBytes = "both", true, 1<<20
+	if sum, err := Run(context.Background(), srcs, &o); err != nil || sum.Resumed != 0 {
+		t.Fatalf("resume with another --max-doc-mb: %v, resumed %d", err, sum.Resumed)
+	}
 	// A changed input is redone on resume.
 	os.WriteFile(srcs[0].Path, []byte("[]"), 0o644)
 	srcs2 := sources(t, dir)
 	o = DefaultOptions(out)
-	o.Resume = true
+	o.Resume, o.MaxDocumentBytes = true, 1<<20
 	sum, err = Run(context.Background(), srcs2, &o)
 	if err != nil || sum.Resumed != 3 {
 		t.Fatalf("resume after a change: %v, resumed %d", err, sum.Resumed)

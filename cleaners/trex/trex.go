@@ -120,9 +120,10 @@ func (c Counts) ByReason() map[string]int64 {
 
 // DocumentError describes a document rejected whole.
 type DocumentError struct {
-	Msg string
+	Msg string // what is wrong with the document
 }
 
+// Error implements error.
 func (e *DocumentError) Error() string { return e.Msg }
 
 // Cleaner turns documents into examples. It reuses its buffers between
@@ -160,7 +161,10 @@ func (c *Cleaner) ResetCounts() { c.counts = Counts{} }
 // sonicAPI skips the keys the cleaner does not read without validating
 // them: the array splitter has already checked the document's structure
 // (brackets and strings), and the decoded keys are fully validated.
-var sonicAPI = sonic.Config{NoValidateJSONSkip: true}.Froze()
+// Keys are matched case-sensitively, as Python's dict does ("Text" is not
+// "text"), which also spares sonic a case-insensitive lookup of every
+// unknown key.
+var sonicAPI = sonic.Config{NoValidateJSONSkip: true, CaseSensitive: true}.Froze()
 
 // DecodePrefix decodes the document at the start of buf, which may be
 // followed by other data, and returns the number of bytes it used. It
@@ -174,7 +178,7 @@ func (c *Cleaner) DecodePrefix(buf []byte) (*Document, int, bool) {
 	d := &c.doc
 	*d = Document{}
 	c.dec.Reset(unsafe.String(&buf[0], len(buf)))
-	c.dec.SetOptions(decoder.OptionNoValidateJSON)
+	c.dec.SetOptions(decoder.OptionNoValidateJSON | decoder.OptionCaseSensitive)
 	if err := c.dec.Decode(d); err != nil {
 		return nil, 0, false
 	}

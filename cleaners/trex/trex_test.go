@@ -178,6 +178,7 @@ func TestDropReasons(t *testing.T) {
 		`{"docid":"D","text":"x","sentences_boundaries":[[0,1.5]],"words_boundaries":[],"triples":[]}`,         // float offset
 		`{"docid":"D","text":"x","sentences_boundaries":[],"words_boundaries":[[0,1],[2]],"triples":[]}`,       // short word boundary
 		`{"docid":7,"text":"x","sentences_boundaries":[],"words_boundaries":[],"triples":[{"sentence_id":0}]}`, // docid not a string
+		`{"docid":"D","Text":"x","sentences_boundaries":[],"words_boundaries":[],"triples":[]}`,                // keys are case-sensitive
 	}
 	// a string sentence id is a bad sentence id (the original raises TypeError)
 	strID := `{"docid":"D","text":"x","sentences_boundaries":[[0,1]],"words_boundaries":[],"triples":[{"sentence_id":"0"}]}`

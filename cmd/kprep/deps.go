@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -444,6 +445,18 @@ func depsBookcorpus(ctx context.Context, env cli.Env, args []string) error {
 				return err
 			}
 			sum.Outputs = append(sum.Outputs, p)
+		}
+	}
+	// Outputs of an earlier run into the same folder that this run did not
+	// write (another --format or no dev split) would be stale: remove them.
+	for _, split := range []string{"train", "dev"} {
+		for _, ext := range []string{".arrow", ".json"} {
+			p := filepath.Join(*out, split+ext)
+			if !slices.Contains(sum.Outputs, p) {
+				if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+			}
 		}
 	}
 	sum.Failed = append(sum.Failed, state.Failed...)

@@ -46,6 +46,7 @@ func depsTrain(ctx context.Context, env cli.Env, args []string) error {
 	seed := fs.Int64("seed", 1, "random seed (shuffling, exploration)")
 	jack := fs.Int("jackknife", 4, "folds used to predict the training tags (1: train the parser on gold tags)")
 	nonproj := fs.String("nonproj", "lift", "non-projective training trees: lift (projectivize by lifting arcs) or skip")
+	ensemble := fs.Int("ensemble", 2, "parsers trained in parallel (different seeds) and mixed into one model")
 	workers := fs.Int("workers", 2, "goroutines for tagger training and dev scoring")
 	strict := fs.Bool("strict", false, "fail on the first malformed CoNLL-U sentence instead of skipping it")
 	asJSON := fs.Bool("json", false, "print a JSON summary on stdout")
@@ -58,8 +59,8 @@ func depsTrain(ctx context.Context, env cli.Env, args []string) error {
 	if *treebank == "" || *devPath == "" || *out == "" {
 		return cli.Usagef("--treebank, --dev and --out are required")
 	}
-	if *epochs < 1 || *taggerEpochs < 1 || *jack < 1 || *workers < 1 {
-		return cli.Usagef("--epochs, --tagger-epochs, --jackknife and --workers must be at least 1")
+	if *epochs < 1 || *taggerEpochs < 1 || *jack < 1 || *workers < 1 || *ensemble < 1 {
+		return cli.Usagef("--epochs, --tagger-epochs, --jackknife, --ensemble and --workers must be at least 1")
 	}
 	if *nonproj != "lift" && *nonproj != "skip" {
 		return cli.Usagef("--nonproj must be lift or skip, not %q", *nonproj)
@@ -78,7 +79,7 @@ func depsTrain(ctx context.Context, env cli.Env, args []string) error {
 	}
 	m, err := parser.Train(ctx, train, dev, parser.TrainOptions{
 		Epochs: *epochs, TaggerEpochs: *taggerEpochs, Seed: *seed, Jackknife: *jack, NonProj: *nonproj,
-		Workers: *workers, Treebank: *treebank, Log: logf,
+		Workers: *workers, Ensemble: *ensemble, Treebank: *treebank, Log: logf,
 	})
 	if err != nil {
 		return err

@@ -234,6 +234,13 @@ func TestDepsBookcorpusCoNLLU(t *testing.T) {
 	if len(recs) != 4 || recs[0].Sent != "I saw the dog ." || recs[0].Pairs[1].Governor != 0 || recs[0].Pairs[1].Dep != "root" {
 		t.Fatalf("records %+v", recs)
 	}
+	// A new run with --format arrow replaces the outputs: no stale train.json.
+	if code, _, stderr := runDepsCmd(t, "", "bookcorpus", "--in", filepath.Join(dir, "a.conllu"), "--out", out, "--format", "arrow", "--quiet"); code != 0 {
+		t.Fatalf("rerun: exit %d %s", code, stderr)
+	}
+	if exists(filepath.Join(out, "train.json")) || !exists(filepath.Join(out, "train.arrow")) {
+		t.Fatal("rerun with --format arrow: stale train.json or missing train.arrow")
+	}
 	// Without a model, unparsed input is an error.
 	os.WriteFile(filepath.Join(dir, "c.txt"), []byte("Hello world."), 0o644)
 	code, _, stderr = runDepsCmd(t, "", "bookcorpus", "--in", filepath.Join(dir, "c.txt"), "--out", filepath.Join(dir, "o2"), "--quiet")

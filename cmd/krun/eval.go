@@ -357,29 +357,7 @@ original does: adapters attend to padding, so only this gives the original's num
 	if len(examples) == 0 {
 		return fmt.Errorf("%s: no example to evaluate (%d records, dropped: %s)", f.data, records, summary.Dropped)
 	}
-	opts.Outputs = []string{"logits"}
-	sess, err := krt.Open(f.model, opts)
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	if err := task.checkGraph(sess); err != nil {
-		return err
-	}
-	rows := make([]krt.Row, len(examples))
-	for i := range examples {
-		rows[i] = task.row(&examples[i])
-	}
-	prog := newRTProgress(env.Stderr, "krun eval "+task.name, len(rows), f.quiet)
-	outs := make([]rtOut, len(rows))
-	err = sess.EachRow(ctx, rows, krt.BatchOptions{
-		BatchSize: f.batchSize, Padding: padding, MaxLen: task.maxLen, PadID: task.padID,
-		MultiChoice: task.multiChoice, Progress: prog.update,
-	}, func(i int, r krt.Result) (err error) {
-		outs[i], err = task.reduce(&examples[i], r["logits"])
-		return err
-	})
-	prog.finish()
+	outs, err := task.runLogits(ctx, env, "krun eval", f.model, opts, examples, f.batchSize, padding, f.quiet)
 	if err != nil {
 		return err
 	}
@@ -482,6 +460,41 @@ func (t *rtTask) reduce(ex *features.Example, lg krt.Tensor) (rtOut, error) {
 		}
 	}
 	return o, nil
+}
+
+// runLogits opens the graph at model (output logits only), checks its
+// interface, runs every example through it in batches with a progress
+// display labelled command, and reduces each row's logits; krun eval and
+// krun predict share it.
+func (t *rtTask) runLogits(ctx context.Context, env cli.Env, command, model string, opts krt.Options,
+	examples []features.Example, batchSize int, padding krt.Padding, quiet bool) ([]rtOut, error) {
+	opts.Outputs = []string{"logits"}
+	sess, err := krt.Open(model, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	if err := t.checkGraph(sess); err != nil {
+		return nil, err
+	}
+	rows := make([]krt.Row, len(examples))
+	for i := range examples {
+		rows[i] = t.row(&examples[i])
+	}
+	prog := newRTProgress(env.Stderr, command+" "+t.name, len(rows), quiet)
+	outs := make([]rtOut, len(rows))
+	err = sess.EachRow(ctx, rows, krt.BatchOptions{
+		BatchSize: batchSize, Padding: padding, MaxLen: t.maxLen, PadID: t.padID,
+		MultiChoice: t.multiChoice, Progress: prog.update,
+	}, func(i int, r krt.Result) (err error) {
+		outs[i], err = t.reduce(&examples[i], r["logits"])
+		return err
+	})
+	prog.finish()
+	if err != nil {
+		return nil, err
+	}
+	return outs, nil
 }
 
 // rtRows2D collects the logits vectors of vector tasks.

@@ -174,29 +174,7 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 	}
 	outs := make([]rtOut, len(examples))
 	if len(examples) > 0 {
-		opts.Outputs = []string{"logits"}
-		sess, err := krt.Open(*model, opts)
-		if err != nil {
-			return err
-		}
-		defer sess.Close()
-		if err := task.checkGraph(sess); err != nil {
-			return err
-		}
-		rows := make([]krt.Row, len(examples))
-		for i := range examples {
-			rows[i] = task.row(&examples[i])
-		}
-		prog := newRTProgress(env.Stderr, "krun predict "+task.name, len(rows), *quiet)
-		err = sess.EachRow(ctx, rows, krt.BatchOptions{
-			BatchSize: *batchSize, Padding: padding, MaxLen: task.maxLen, PadID: task.padID,
-			MultiChoice: task.multiChoice, Progress: prog.update,
-		}, func(i int, r krt.Result) (err error) {
-			outs[i], err = task.reduce(&examples[i], r["logits"])
-			return err
-		})
-		prog.finish()
-		if err != nil {
+		if outs, err = task.runLogits(ctx, env, "krun predict", *model, opts, examples, *batchSize, padding, *quiet); err != nil {
 			return err
 		}
 	}

@@ -368,7 +368,7 @@ func TestAdapterStrictKeys(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := adapterFixtureCopy(t, tc.edit)
-			_, err := LoadAdapterFile(p)
+			_, err := LoadAdapterFile(p, 0)
 			wantErr(t, err, tc.kind, p, tc.key)
 		})
 	}
@@ -382,7 +382,7 @@ func TestAdapterStrictKeys(t *testing.T) {
 		}
 		return out
 	})
-	af, err := LoadAdapterFile(p)
+	af, err := LoadAdapterFile(p, 0)
 	if err != nil || af.Head.ComDense != nil || af.Adapters.Shapes.Count != 3 {
 		t.Fatalf("head-less adapter file: %v", err)
 	}
@@ -415,11 +415,7 @@ func TestRobertaKeys(t *testing.T) {
 	// Old checkpoints: LayerNorm.gamma / beta.
 	s := newSynth(4)
 	s.roberta("roberta.", 50, 8, 1, 16)
-	old := map[string]*Tensor{}
-	for _, x := range s.out {
-		k := strings.Replace(strings.Replace(x.Name, "LayerNorm.weight", "LayerNorm.gamma", 1), "LayerNorm.bias", "LayerNorm.beta", 1)
-		old[k] = x
-	}
+	old := s.oldNameMap()
 	w, err := ExtractRoberta("old", old, "auto")
 	if err != nil || w.EmbedNorm.Weight != s.tensorMap()["roberta.embeddings.LayerNorm.weight"] {
 		t.Fatalf("gamma/beta: %v", err)

@@ -236,7 +236,7 @@ func TestFixtureExtract(t *testing.T) {
 		}
 
 		for _, name := range []string{"fac-adapter", "lin-adapter"} {
-			af, err := LoadAdapterFile(filepath.Join(dir, name, f))
+			af, err := LoadAdapterFile(filepath.Join(dir, name, f), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -275,7 +275,7 @@ func TestFixtureExtract(t *testing.T) {
 	for _, tc := range tasks {
 		for _, f := range []string{tc.file, strings.TrimSuffix(tc.file, ".bin") + ".zip.bin"} {
 			p := filepath.Join(dir, tc.dir, f)
-			tw, err := LoadTask(p)
+			tw, err := LoadTask(p, 0)
 			if err != nil {
 				t.Errorf("%s: %v", p, err)
 				continue

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -112,3 +113,22 @@ func FuzzZipPickle(f *testing.F) {
 
 // FuzzSafetensors feeds mutated safetensors files to the safetensors reader.
 func FuzzSafetensors(f *testing.F) { fuzzFormat(f, FormatSafetensors) }
+
+// FuzzReadRobertaConfig: any config.json content gives a config that
+// validates or an error, never a panic.
+func FuzzReadRobertaConfig(f *testing.F) {
+	f.Add(`{"hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 128, "layer_norm_eps": 1e-5}`)
+	f.Add(`{"hidden_size": 65, "num_attention_heads": 4}`)
+	f.Add(`{"hidden_act": "gelu_new"}`)
+	f.Add(`[`)
+	f.Fuzz(func(t *testing.T, s string) {
+		p := filepath.Join(t.TempDir(), "config.json")
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := ReadRobertaConfig(p)
+		if err == nil && c.Validate() != nil {
+			t.Fatalf("accepted an invalid config %+v", c)
+		}
+	})
+}

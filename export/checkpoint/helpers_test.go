@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +77,17 @@ func (s *synth) tensorMap() map[string]*Tensor {
 	m := make(map[string]*Tensor, len(s.out))
 	for _, t := range s.out {
 		m[t.Name] = t
+	}
+	return m
+}
+
+// oldNameMap is tensorMap with the LayerNorm parameters under the old
+// names gamma and beta (pre-1.0 checkpoints).
+func (s *synth) oldNameMap() map[string]*Tensor {
+	m := make(map[string]*Tensor, len(s.out))
+	for _, t := range s.out {
+		k := strings.Replace(strings.Replace(t.Name, "LayerNorm.weight", "LayerNorm.gamma", 1), "LayerNorm.bias", "LayerNorm.beta", 1)
+		m[k] = t
 	}
 	return m
 }

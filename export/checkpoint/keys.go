@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -437,13 +438,14 @@ type AdapterFile struct {
 // adapter file may hold (quirk 10).
 var adapterHeadKeys = []string{"com_dense.", "dense.", "out_proj.", "self_attention."}
 
-// LoadAdapterFile loads a pre-trained adapter file with strict key checking.
-func LoadAdapterFile(path string) (*AdapterFile, error) {
+// LoadAdapterFile loads a pre-trained adapter file with strict key checking
+// (ExtractAdapterFile); hidden is RoBERTa's hidden size, 0 to infer it.
+func LoadAdapterFile(path string, hidden int) (*AdapterFile, error) {
 	ts, err := Load(path)
 	if err != nil {
 		return nil, err
 	}
-	return ExtractAdapterFile(path, ts, 0)
+	return ExtractAdapterFile(path, ts, hidden)
 }
 
 // ExtractAdapterFile reads an adapter file's tensors strictly (quirk 10):
@@ -452,18 +454,9 @@ func LoadAdapterFile(path string) (*AdapterFile, error) {
 // adapter key is an error naming the file and key. Head tensors are shape-
 // checked too, since the pre-training graphs use them. hidden 0 infers H.
 func ExtractAdapterFile(file string, ts map[string]*Tensor, hidden int) (*AdapterFile, error) {
-	for _, k := range sortedKeys(ts) {
-		if strings.HasPrefix(k, "adapter.") {
-			continue
-		}
-		ok := false
-		for _, p := range adapterHeadKeys {
-			ok = ok || strings.HasPrefix(k, p)
-		}
-		if !ok {
-			return nil, newErr(file, k, ErrUnexpectedKey,
-				"an adapter file holds only adapter.* and the head keys com_dense, dense, out_proj, self_attention")
-		}
+	if k, found := firstOutside(ts, append([]string{"adapter."}, adapterHeadKeys...)); found {
+		return nil, newErr(file, k, ErrUnexpectedKey,
+			"an adapter file holds only adapter.* and the head keys com_dense, dense, out_proj, self_attention")
 	}
 	aw, err := ExtractAdapters(file, ts, "adapter.", hidden)
 	if err != nil {
@@ -499,6 +492,18 @@ func ExtractAdapterFile(file string, ts map[string]*Tensor, hidden int) (*Adapte
 	return af, nil
 }
 
+// firstOutside returns the first key of ts in sorted order that starts
+// with none of prefixes, and whether there is one.
+func firstOutside(ts map[string]*Tensor, prefixes []string) (string, bool) {
+	for _, k := range sortedKeys(ts) {
+		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// hasPrefix reports whether some key of ts starts with prefix.
 func hasPrefix(ts map[string]*Tensor, prefix string) bool {
 	for k := range ts {
 		if strings.HasPrefix(k, prefix) {
@@ -537,13 +542,14 @@ var taskTopKeys = []string{
 	"task_dense_fac.", "task_dense_lin.", "task_dense.", "dense.", "out_proj.", "classifier.",
 }
 
-// LoadTask loads a task checkpoint with strict key checking.
-func LoadTask(path string) (*TaskWeights, error) {
+// LoadTask loads a task checkpoint with strict key checking (ExtractTask);
+// hidden is RoBERTa's hidden size, 0 to infer it.
+func LoadTask(path string, hidden int) (*TaskWeights, error) {
 	ts, err := Load(path)
 	if err != nil {
 		return nil, err
 	}
-	return ExtractTask(path, ts, 0)
+	return ExtractTask(path, ts, hidden)
 }
 
 // ExtractTask reads a task checkpoint's tensors: keys fac_adapter.adapter.*,
@@ -553,14 +559,8 @@ func LoadTask(path string) (*TaskWeights, error) {
 // error, as is a missing or mis-shaped one. hidden 0 infers H from the
 // weights.
 func ExtractTask(file string, ts map[string]*Tensor, hidden int) (*TaskWeights, error) {
-	for _, k := range sortedKeys(ts) {
-		ok := false
-		for _, p := range taskTopKeys {
-			ok = ok || strings.HasPrefix(k, p)
-		}
-		if !ok {
-			return nil, newErr(file, k, ErrUnexpectedKey, "not a key of a K-Adapter task checkpoint")
-		}
+	if k, found := firstOutside(ts, taskTopKeys); found {
+		return nil, newErr(file, k, ErrUnexpectedKey, "not a key of a K-Adapter task checkpoint")
 	}
 	tw := &TaskWeights{Hidden: hidden}
 	var err error
@@ -606,20 +606,7 @@ func ExtractTask(file string, ts map[string]*Tensor, hidden int) (*TaskWeights, 
 	if h <= 0 {
 		return nil, newErr(file, "", ErrMissingKey, "no tensor to infer the hidden size from")
 	}
-	for _, l := range []struct {
-		name    string
-		dst     **Linear
-		out, in int
-	}{
-		{"fac_adapter.task_dense", &tw.FacTaskDense, h, 2 * h},
-		{"lin_adapter.task_dense", &tw.LinTaskDense, h, 2 * h},
-		{"task_dense_fac", &tw.TaskDenseFac, h, 2 * h},
-		{"task_dense_lin", &tw.TaskDenseLin, h, 2 * h},
-		{"task_dense", &tw.TaskDense, h, 2 * h},
-		{"dense", &tw.Dense, h, -1},
-		{"out_proj", &tw.OutProj, -1, h},
-		{"classifier", &tw.Classifier, 1, h},
-	} {
+	for _, l := range tw.linears(h) {
 		if *l.dst, err = r.optLinear(l.name, l.out, l.in); err != nil {
 			return nil, err
 		}
@@ -640,6 +627,29 @@ func ExtractTask(file string, ts map[string]*Tensor, hidden int) (*TaskWeights, 
 	return tw, nil
 }
 
+// taskLinear is one optional Linear layer of a task checkpoint: its key
+// name, where ExtractTask stores it, and its expected shape.
+type taskLinear struct {
+	name    string
+	dst     **Linear
+	out, in int
+}
+
+// linears lists the Linear layers of a task checkpoint with the shapes
+// they must have for hidden size h (-1 = checked separately or any).
+func (tw *TaskWeights) linears(h int) []taskLinear {
+	return []taskLinear{
+		{"fac_adapter.task_dense", &tw.FacTaskDense, h, 2 * h},
+		{"lin_adapter.task_dense", &tw.LinTaskDense, h, 2 * h},
+		{"task_dense_fac", &tw.TaskDenseFac, h, 2 * h},
+		{"task_dense_lin", &tw.TaskDenseLin, h, 2 * h},
+		{"task_dense", &tw.TaskDense, h, 2 * h},
+		{"dense", &tw.Dense, h, -1},
+		{"out_proj", &tw.OutProj, -1, h},
+		{"classifier", &tw.Classifier, 1, h},
+	}
+}
+
 func (tw *TaskWeights) setHidden(file, key string, h int) error {
 	if tw.Hidden != 0 && tw.Hidden != h {
 		return newErr(file, key, ErrShape, "hidden size %d, want %d", h, tw.Hidden)
@@ -652,21 +662,38 @@ func (tw *TaskWeights) setHidden(file, key string, h int) error {
 // exporter needs (the RoBERTa config; K-Adapter's task folders add
 // freeze_adapter and, for FIGER, num_labels).
 type RobertaConfig struct {
-	VocabSize             int     `json:"vocab_size"`
-	HiddenSize            int     `json:"hidden_size"`
-	NumHiddenLayers       int     `json:"num_hidden_layers"`
-	NumAttentionHeads     int     `json:"num_attention_heads"`
-	IntermediateSize      int     `json:"intermediate_size"`
-	MaxPositionEmbeddings int     `json:"max_position_embeddings"`
-	TypeVocabSize         int     `json:"type_vocab_size"`
-	LayerNormEps          float64 `json:"layer_norm_eps"`
-	HiddenAct             string  `json:"hidden_act"`
-	NumLabels             int     `json:"num_labels"`
+	// VocabSize is the number of word embeddings (checked against the
+	// weights by CheckConfig when non-zero).
+	VocabSize int `json:"vocab_size"`
+	// HiddenSize is H (1024 for roberta-large).
+	HiddenSize int `json:"hidden_size"`
+	// NumHiddenLayers is N, the number of transformer layers.
+	NumHiddenLayers int `json:"num_hidden_layers"`
+	// NumAttentionHeads is the head count of every layer (not inferable
+	// from shapes).
+	NumAttentionHeads int `json:"num_attention_heads"`
+	// IntermediateSize is the width of the GELU layer.
+	IntermediateSize int `json:"intermediate_size"`
+	// MaxPositionEmbeddings is the position table size (514).
+	MaxPositionEmbeddings int `json:"max_position_embeddings"`
+	// TypeVocabSize is the token-type table size (1).
+	TypeVocabSize int `json:"type_vocab_size"`
+	// LayerNormEps is every LayerNorm's epsilon (1e-12 when absent, as
+	// pytorch_transformers defaults; RoBERTa's configs say 1e-5).
+	LayerNormEps float64 `json:"layer_norm_eps"`
+	// HiddenAct must be "gelu" (exact erf; the default when absent) or empty.
+	HiddenAct string `json:"hidden_act"`
+	// NumLabels is informational (FIGER's task config sets it).
+	NumLabels int `json:"num_labels"`
 }
 
-// ReadRobertaConfig reads a config.json. A missing layer_norm_eps defaults
-// to 1e-12 as in pytorch_transformers' BertConfig (RoBERTa's files set 1e-5).
+// ReadRobertaConfig reads a config.json (a file, or the folder holding
+// it) and checks it with Validate. A missing layer_norm_eps defaults to
+// 1e-12 as in pytorch_transformers' BertConfig (RoBERTa's files set 1e-5).
 func ReadRobertaConfig(path string) (*RobertaConfig, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "config.json")
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, newErr(path, "", ErrIO, "%v", err)
@@ -675,10 +702,27 @@ func ReadRobertaConfig(path string) (*RobertaConfig, error) {
 	if err := json.Unmarshal(b, c); err != nil {
 		return nil, newErr(path, "", ErrCorrupt, "config.json: %v", err)
 	}
-	if c.HiddenSize <= 0 || c.NumAttentionHeads <= 0 || c.HiddenSize%c.NumAttentionHeads != 0 {
-		return nil, newErr(path, "", ErrCorrupt, "hidden_size %d is not a positive multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
+	if err := c.Validate(); err != nil {
+		return nil, newErr(path, "", ErrCorrupt, "%v", err)
 	}
 	return c, nil
+}
+
+// Validate checks the sizes are usable: positive sizes, hidden_size a
+// multiple of num_attention_heads, a positive layer_norm_eps and the exact
+// erf GELU.
+func (c RobertaConfig) Validate() error {
+	switch {
+	case c.HiddenSize <= 0 || c.NumHiddenLayers <= 0 || c.NumAttentionHeads <= 0 || c.IntermediateSize <= 0:
+		return fmt.Errorf("hidden_size, num_hidden_layers, num_attention_heads and intermediate_size must be positive")
+	case c.HiddenSize%c.NumAttentionHeads != 0:
+		return fmt.Errorf("hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
+	case c.LayerNormEps <= 0:
+		return fmt.Errorf("layer_norm_eps must be positive")
+	case c.HiddenAct != "" && c.HiddenAct != "gelu":
+		return fmt.Errorf("hidden_act %q: only gelu (exact erf) is supported", c.HiddenAct)
+	}
+	return nil
 }
 
 // CheckConfig compares the shapes inferred from the weights with cfg and
@@ -707,14 +751,38 @@ func (w *RobertaWeights) CheckConfig(file string, cfg *RobertaConfig) error {
 // WeightFileNames are the names FindWeights looks for, in order.
 var WeightFileNames = []string{"model.safetensors", "pytorch_model.bin", "pytorch_task_model.bin"}
 
+// RobertaWeightFileNames are the names FindRobertaWeights looks for, in
+// order: K-Adapter's checkpoint folders keep RoBERTa (keys model.*) in
+// pytorch_pretrained_model.bin beside the task model's pytorch_model.bin.
+var RobertaWeightFileNames = []string{"pytorch_pretrained_model.bin", "pytorch_model.bin", "model.safetensors"}
+
 // FindWeights returns the weights file of a model folder: the first of
 // WeightFileNames that exists.
 func FindWeights(dir string) (string, error) {
-	for _, n := range WeightFileNames {
+	return findFile(dir, WeightFileNames, "weights file")
+}
+
+// FindRobertaWeights resolves a RoBERTa location to its weights file:
+// path itself when it is a file, else the first of RobertaWeightFileNames
+// in the folder.
+func FindRobertaWeights(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", newErr(path, "", ErrIO, "%v", err)
+	}
+	if !st.IsDir() {
+		return path, nil
+	}
+	return findFile(path, RobertaWeightFileNames, "RoBERTa weights")
+}
+
+// findFile returns the first of names that is a file in dir.
+func findFile(dir string, names []string, what string) (string, error) {
+	for _, n := range names {
 		p := filepath.Join(dir, n)
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
 			return p, nil
 		}
 	}
-	return "", newErr(dir, "", ErrIO, "no weights file (looked for %s)", strings.Join(WeightFileNames, ", "))
+	return "", newErr(dir, "", ErrIO, "no %s (looked for %s)", what, strings.Join(names, ", "))
 }

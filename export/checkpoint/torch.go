@@ -61,6 +61,31 @@ type rootStorage struct {
 	loaded bool
 }
 
+// storageID checks a persistent storage id of the given number of fields
+// ('storage', storage_type, key, location, numel, ...) and returns its
+// storage class, key and element count; what names the id in errors.
+func storageID(pid *types.Tuple, fields int, what string) (*storageClass, string, int, error) {
+	if pid.Len() != fields {
+		return nil, "", 0, fmt.Errorf("%s has %d fields, want %d", what, pid.Len(), fields)
+	}
+	cls, ok1 := pid.Get(1).(*storageClass)
+	key, ok2 := pid.Get(2).(string)
+	numel, ok3 := toInt(pid.Get(4))
+	if !ok1 || !ok2 || !ok3 || numel < 0 {
+		return nil, "", 0, fmt.Errorf("malformed %s %v", what, *pid)
+	}
+	return cls, key, numel, nil
+}
+
+// reannounced checks that a storage named again by a later persistent id
+// has the type and size it was first announced with.
+func (r *rootStorage) reannounced(cls *storageClass, numel int) error {
+	if r.dtype != cls.dtype || r.numel != numel {
+		return fmt.Errorf("storage %s announced twice with different types or sizes", r.key)
+	}
+	return nil
+}
+
 // storageRef is what a persistent id resolves to: a root storage or (legacy
 // view metadata) a window into one.
 type storageRef struct {
@@ -194,16 +219,28 @@ func toInt(v any) (int, bool) {
 	return 0, false
 }
 
-func intTuple(v any) ([]int, error) {
-	var items []any
+// tupleItems returns the elements of a pickled tuple or list.
+func tupleItems(v any) ([]any, error) {
 	switch x := v.(type) {
 	case *types.Tuple:
-		items = *x
+		return *x, nil
 	case *types.List:
-		items = *x
-	default:
-		return nil, fmt.Errorf("%T is not a tuple", v)
+		return *x, nil
 	}
+	return nil, fmt.Errorf("%T is not a tuple", v)
+}
+
+// intTuple reads a pickled tuple or list of integers.
+func intTuple(v any) ([]int, error) {
+	items, err := tupleItems(v)
+	if err != nil {
+		return nil, err
+	}
+	return ints(items)
+}
+
+// ints converts pickled integers (or bools) to ints.
+func ints(items []any) ([]int, error) {
 	out := make([]int, len(items))
 	for i, it := range items {
 		n, ok := toInt(it)
@@ -342,21 +379,16 @@ func readTorchLegacy(file string, r io.ReaderAt, size int64) (*Checkpoint, error
 	}
 	obj, err := unpickleStateDict(data, func(pid *types.Tuple) (*storageRef, error) {
 		// ('storage', storage_type, root_key, location, root_size, view_metadata)
-		if pid.Len() != 6 {
-			return nil, fmt.Errorf("legacy storage id has %d fields, want 6", pid.Len())
-		}
-		cls, ok1 := pid.Get(1).(*storageClass)
-		key, ok2 := pid.Get(2).(string)
-		numel, ok3 := toInt(pid.Get(4))
-		if !ok1 || !ok2 || !ok3 || numel < 0 {
-			return nil, fmt.Errorf("malformed legacy storage id %v", *pid)
+		cls, key, numel, err := storageID(pid, 6, "legacy storage id")
+		if err != nil {
+			return nil, err
 		}
 		root, ok := roots[key]
 		if !ok {
 			root = &rootStorage{key: key, dtype: cls.dtype, numel: numel}
 			roots[key] = root
-		} else if root.dtype != cls.dtype || root.numel != numel {
-			return nil, fmt.Errorf("storage %s announced twice with different types or sizes", key)
+		} else if err := root.reannounced(cls, numel); err != nil {
+			return nil, err
 		}
 		ref := &storageRef{root: root, numel: numel}
 		if vm := pid.Get(5); vm != nil {
@@ -433,20 +465,17 @@ func keyOfStorage(keys []string, refs []*tensorRef, root *rootStorage) string {
 	return ""
 }
 
+// intTupleAt reads the n integers from index from of a pickled tuple or
+// list of exactly from+n elements.
 func intTupleAt(v any, from, n int) ([]int, error) {
-	var items []any
-	switch x := v.(type) {
-	case *types.Tuple:
-		items = *x
-	case *types.List:
-		items = *x
-	default:
-		return nil, fmt.Errorf("%T is not a tuple", v)
+	items, err := tupleItems(v)
+	if err != nil {
+		return nil, err
 	}
 	if len(items) != n+from {
 		return nil, fmt.Errorf("%d fields, want %d", len(items), n+from)
 	}
-	return intTuple(types.NewTupleFromSlice(items[from:]))
+	return ints(items[from:])
 }
 
 // loadStorage reads n elements of root's dtype with read, checking first that
@@ -617,18 +646,13 @@ func readTorchZip(file string, r io.ReaderAt, size int64) (*Checkpoint, error) {
 	roots := map[string]*rootStorage{}
 	obj, err := unpickleStateDict(data, func(pid *types.Tuple) (*storageRef, error) {
 		// ('storage', storage_type, key, location, numel)
-		if pid.Len() != 5 {
-			return nil, fmt.Errorf("storage id has %d fields, want 5", pid.Len())
-		}
-		cls, ok1 := pid.Get(1).(*storageClass)
-		key, ok2 := pid.Get(2).(string)
-		numel, ok3 := toInt(pid.Get(4))
-		if !ok1 || !ok2 || !ok3 || numel < 0 {
-			return nil, fmt.Errorf("malformed storage id %v", *pid)
+		cls, key, numel, err := storageID(pid, 5, "storage id")
+		if err != nil {
+			return nil, err
 		}
 		if root, ok := roots[key]; ok {
-			if root.dtype != cls.dtype || root.numel != numel {
-				return nil, fmt.Errorf("storage %s announced twice with different types or sizes", key)
+			if err := root.reannounced(cls, numel); err != nil {
+				return nil, err
 			}
 			return &storageRef{root: root, numel: numel}, nil
 		}

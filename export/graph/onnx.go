@@ -227,34 +227,31 @@ var littleEndian = func() bool {
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
 
+// leBytes returns xs as little-endian bytes: a view of xs on little-endian
+// machines, else a copy written with put; nil when xs is empty.
+func leBytes[T float32 | int64](xs []T, put func(b []byte, x T)) []byte {
+	if len(xs) == 0 {
+		return nil
+	}
+	size := int(unsafe.Sizeof(xs[0]))
+	if littleEndian {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&xs[0])), size*len(xs))
+	}
+	b := make([]byte, size*len(xs))
+	for i, x := range xs {
+		put(b[size*i:], x)
+	}
+	return b
+}
+
 // rawBytes returns the tensor's data as little-endian bytes, without a copy
 // on little-endian machines.
 func rawBytes(t *Tensor) []byte {
 	switch t.DType {
 	case Float32:
-		if len(t.Float32) == 0 {
-			return nil
-		}
-		if littleEndian {
-			return unsafe.Slice((*byte)(unsafe.Pointer(&t.Float32[0])), 4*len(t.Float32))
-		}
-		b := make([]byte, 4*len(t.Float32))
-		for i, f := range t.Float32 {
-			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-		}
-		return b
+		return leBytes(t.Float32, func(b []byte, f float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(f)) })
 	case Int64:
-		if len(t.Int64) == 0 {
-			return nil
-		}
-		if littleEndian {
-			return unsafe.Slice((*byte)(unsafe.Pointer(&t.Int64[0])), 8*len(t.Int64))
-		}
-		b := make([]byte, 8*len(t.Int64))
-		for i, x := range t.Int64 {
-			binary.LittleEndian.PutUint64(b[8*i:], uint64(x))
-		}
-		return b
+		return leBytes(t.Int64, func(b []byte, x int64) { binary.LittleEndian.PutUint64(b, uint64(x)) })
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package models_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,5 +188,96 @@ func TestAdapterFileStrict(t *testing.T) {
 	_, _, err = models.LoadWeights(models.TaskFeatures, models.Sources{Roberta: filepath.Join(root, "roberta"), Fac: path})
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "classifier.weight") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestLoadChecks covers what LoadWeights checks before any graph is built:
+// K-Adapter's checkpoint-folder layout (RoBERTa as model.* in
+// pytorch_pretrained_model.bin beside the task's pytorch_model.bin),
+// adapter shapes against config.json's hidden size, and config.json
+// against the weights.
+func TestLoadChecks(t *testing.T) {
+	root := testshared.Path(t, "fixtures", "kadapter-tiny")
+	rob := filepath.Join(root, "roberta")
+	c, err := checkpoint.Open(filepath.Join(rob, "pytorch_model.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(rob, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+
+	// A task folder: pytorch_model.bin is the task model, RoBERTa is found
+	// in pytorch_pretrained_model.bin.
+	folder := filepath.Join(dir, "task")
+	os.MkdirAll(folder, 0o755)
+	os.WriteFile(filepath.Join(folder, "config.json"), cfg, 0o644)
+	task, err := os.ReadFile(filepath.Join(root, "tacred", "pytorch_model.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(folder, "pytorch_model.bin"), task, 0o644)
+	var pre []*checkpoint.Tensor
+	for _, tn := range c.Ordered() {
+		if rest, ok := strings.CutPrefix(tn.Name, "roberta."); ok {
+			cp := *tn
+			cp.Name = "model." + rest
+			pre = append(pre, &cp)
+		}
+	}
+	if err := checkpoint.WriteTorch(filepath.Join(folder, "pytorch_pretrained_model.bin"), checkpoint.FormatTorchLegacy, pre); err != nil {
+		t.Fatal(err)
+	}
+	w, _, err := models.LoadWeights(models.TaskTACRED, models.Sources{Roberta: folder, TaskModel: filepath.Join(folder, "pytorch_model.bin")})
+	if err != nil {
+		t.Fatalf("task folder layout: %v", err)
+	}
+	if !w.Has("roberta.encoder.layer.3.output.LayerNorm.bias") || !w.Has("out_proj.weight") {
+		t.Fatalf("task folder layout: keys %v", w.Keys())
+	}
+
+	// A mis-shaped adapter key fails at load time, naming file and key.
+	a, err := checkpoint.Open(filepath.Join(root, "fac-adapter", "pytorch_model.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bad = "adapter.1.up_project.weight"
+	var ts []*checkpoint.Tensor
+	for _, tn := range a.Ordered() {
+		if tn.Name == bad {
+			cp := *tn
+			cp.Shape = []int{tn.Shape[1], tn.Shape[0]}
+			tn = &cp
+		}
+		ts = append(ts, tn)
+	}
+	fac := filepath.Join(dir, "fac.safetensors")
+	if err := checkpoint.WriteSafetensors(fac, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = models.LoadWeights(models.TaskFeatures, models.Sources{Roberta: rob, Fac: fac})
+	if !errors.Is(err, checkpoint.ErrShape) || !strings.Contains(err.Error(), fac) || !strings.Contains(err.Error(), bad) {
+		t.Errorf("mis-shaped adapter key: %v", err)
+	}
+
+	// config.json must agree with the weights (one layer fewer would
+	// otherwise drop a layer silently).
+	var m map[string]any
+	if err := json.Unmarshal(cfg, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["num_hidden_layers"] = m["num_hidden_layers"].(float64) - 1
+	short, _ := json.Marshal(m)
+	folder = filepath.Join(dir, "short")
+	os.MkdirAll(folder, 0o755)
+	os.WriteFile(filepath.Join(folder, "config.json"), short, 0o644)
+	if err := checkpoint.WriteTorch(filepath.Join(folder, "pytorch_model.bin"), checkpoint.FormatTorchLegacy, c.Ordered()); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = models.LoadWeights(models.TaskFeatures, models.Sources{Roberta: folder, Fac: filepath.Join(root, "fac-adapter", "pytorch_model.bin")})
+	if !errors.Is(err, checkpoint.ErrShape) || !strings.Contains(err.Error(), "num_hidden_layers") {
+		t.Errorf("config.json with one layer fewer: %v", err)
 	}
 }

@@ -38,6 +38,22 @@ func (w *Weights) Set(key, file string, t *checkpoint.Tensor) error {
 	return nil
 }
 
+// SetAll stores every tensor of ts under its key (in key order), all from
+// file; a key already set is an error.
+func (w *Weights) SetAll(file string, ts map[string]*checkpoint.Tensor) error {
+	keys := make([]string, 0, len(ts))
+	for k := range ts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := w.Set(k, file, ts[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Has reports whether key is present.
 func (w *Weights) Has(key string) bool { _, ok := w.tensors[key]; return ok }
 

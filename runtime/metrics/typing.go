@@ -21,19 +21,7 @@ type TypingResult struct {
 
 // OpenEntityPredict returns, for each row, the predicted label set of
 // OpenEntity: {i : logit_i > 0}, strict, possibly empty (spec quirk 17).
-func OpenEntityPredict[T Float](logits [][]T) [][]int {
-	out := make([][]int, len(logits))
-	for r, row := range logits {
-		set := []int{}
-		for i, v := range row {
-			if v > 0 {
-				set = append(set, i)
-			}
-		}
-		out[r] = set
-	}
-	return out
-}
+func OpenEntityPredict[T Float](logits [][]T) [][]int { return positiveSets(logits) }
 
 // FIGERPredict returns, for each row, the predicted label set of FIGER:
 // {i : logit_i > 0 or logit_i == row max} (never empty; ties at the maximum
@@ -56,9 +44,12 @@ func FIGERPredict[T Float](logits [][]T) [][]int {
 }
 
 // GoldSets returns, for each multi-hot label row, the set {i : label_i > 0}.
-func GoldSets[T Number](labels [][]T) [][]int {
-	out := make([][]int, len(labels))
-	for r, row := range labels {
+func GoldSets[T Number](labels [][]T) [][]int { return positiveSets(labels) }
+
+// positiveSets returns, for each row, the set {i : row_i > 0} (never nil).
+func positiveSets[T Number](rows [][]T) [][]int {
+	out := make([][]int, len(rows))
+	for r, row := range rows {
 		set := []int{}
 		for i, v := range row {
 			if v > 0 {
