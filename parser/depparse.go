@@ -9,7 +9,17 @@ type depParser struct {
 	labels []string
 	root   int                 // index of the "root" label
 	vocab  map[string]struct{} // normalized words seen at least twice in training; others are <unk>
+	cats   []uint8             // category of each tag class (verb, punct, other)
 	w      *table
+}
+
+// suffixHashes returns the suffix-3 atoms of words.
+func suffixHashes(words []string) []uint64 {
+	out := make([]uint64, len(words))
+	for i, w := range words {
+		out[i] = strHash(5, suffix(normWord(w), 3))
+	}
+	return out
 }
 
 var unkWord = strHash(100, "<UNK>")
@@ -38,9 +48,9 @@ func (p *depParser) nclass() int { return 1 + 2*len(p.labels) }
 
 // parse returns the heads (1-based, 0 = root) and label ids of a sentence
 // with word hashes wh and tag ids tags.
-func (p *depParser) parse(wh []uint64, tags []int) ([]int, []int) {
+func (p *depParser) parse(wh, sh []uint64, tags []int) ([]int, []int) {
 	n := len(wh)
-	a := makeAtoms(wh, tags)
+	a := makeAtoms(wh, sh, tags, p.cats)
 	s := newState(n)
 	nl := len(p.labels)
 	nc := p.nclass()
@@ -66,6 +76,7 @@ func (p *depParser) parse(wh []uint64, tags []int) ([]int, []int) {
 // labels indexed 1..n (index 0 unused), tags as the tagger predicts them.
 type parseData struct {
 	wh     []uint64
+	sh     []uint64
 	tags   []int
 	heads  []int
 	labels []int
@@ -79,14 +90,15 @@ type parserTrainer struct {
 	rng     *rand.Rand
 	ord     []int
 	explore float64 // probability of following a wrong prediction
+	cats    []uint8
 }
 
-func newParserTrainer(labels []string, root int, data []parseData, seed int64) *parserTrainer {
+func newParserTrainer(labels []string, root int, cats []uint8, data []parseData, seed int64) *parserTrainer {
 	ord := make([]int, len(data))
 	for i := range ord {
 		ord[i] = i
 	}
-	return &parserTrainer{labels: labels, root: root, tt: newTrainTable(1 + 2*len(labels)), data: data,
+	return &parserTrainer{labels: labels, root: root, cats: cats, tt: newTrainTable(1 + 2*len(labels)), data: data,
 		rng: rand.New(rand.NewSource(seed)), ord: ord}
 }
 
@@ -103,7 +115,7 @@ func (tr *parserTrainer) epoch() float64 {
 	right, total := 0, 0
 	for _, si := range tr.ord {
 		d := &tr.data[si]
-		a := makeAtoms(d.wh, d.tags)
+		a := makeAtoms(d.wh, d.sh, d.tags, tr.cats)
 		s := newState(len(d.wh))
 		for !s.terminal() {
 			buf = parseFeatures(buf[:0], s, &a)
@@ -162,5 +174,5 @@ func (tr *parserTrainer) epoch() float64 {
 }
 
 func (tr *parserTrainer) model(vocab map[string]struct{}) *depParser {
-	return &depParser{labels: tr.labels, root: tr.root, vocab: vocab, w: tr.tt.compact(1e-4)}
+	return &depParser{labels: tr.labels, root: tr.root, vocab: vocab, cats: tr.cats, w: tr.tt.compact(1e-4)}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -12,15 +11,7 @@ import (
 	"github.com/kadapter/kadapter/parser/conllu"
 )
 
-// cpuSeconds is the process's user+system CPU time (the machine is shared,
-// so wall time alone says little).
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
+func cpuSeconds() float64 { return ProcessCPUSeconds() }
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
@@ -52,6 +43,11 @@ func TestEWT(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("training: %.0fs wall, %.0fs CPU (all goroutines)", m.Info.TrainSeconds, cpuSeconds()-cpu0)
+	if p := os.Getenv("KADAPTER_PARSER_SAVE"); p != "" {
+		if err := m.Save(p); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t0, c0 := time.Now(), cpuSeconds()
 	sc := Evaluate(m, test, 1)
 	t.Logf("EWT test: UAS %.2f LAS %.2f UPOS %.2f (%d tokens, %.0f tokens/s wall, %.0f tokens/CPU-second, single goroutine)",

@@ -9,8 +9,43 @@ package parser
 // sentAtoms holds the per-word atoms of one sentence, indexed 0 (root),
 // 1..n (words) and n+1 (no such position).
 type sentAtoms struct {
-	w []uint64
-	p []uint64
+	w   []uint64
+	p   []uint64
+	suf []uint64 // suffix-3 hash of the normalized word (also for <unk> words)
+	// running counts of verbs and punctuation: cv[i] = verbs among words 1..i
+	cv, cp []int32
+}
+
+// Tag categories for the "between" features.
+const (
+	catOther = iota
+	catVerb
+	catPunct
+)
+
+// tagCats maps tag classes to categories from their UPOS.
+func tagCats(upos []string) []uint8 {
+	out := make([]uint8, len(upos))
+	for i, u := range upos {
+		switch u {
+		case "VERB", "AUX":
+			out[i] = catVerb
+		case "PUNCT":
+			out[i] = catPunct
+		}
+	}
+	return out
+}
+
+// between returns capped counts of verbs and punctuation strictly between
+// positions i < j (0 when either is missing).
+func (a *sentAtoms) between(i, j, nn int) uint64 {
+	if i <= 0 || j <= 0 || i >= nn || j >= nn || j-i < 2 {
+		return 0
+	}
+	v := a.cv[j-1] - a.cv[i]
+	p := a.cp[j-1] - a.cp[i]
+	return uint64(1 + min(v, 2) + 3*min(p, 2))
 }
 
 var (
@@ -18,14 +53,23 @@ var (
 	noneWord = strHash(100, "<NONE>")
 )
 
-func makeAtoms(wh []uint64, tags []int) sentAtoms {
+func makeAtoms(wh, sh []uint64, tags []int, cats []uint8) sentAtoms {
 	n := len(wh)
-	a := sentAtoms{w: make([]uint64, n+2), p: make([]uint64, n+2)}
+	a := sentAtoms{w: make([]uint64, n+2), p: make([]uint64, n+2), suf: make([]uint64, n+2),
+		cv: make([]int32, n+2), cp: make([]int32, n+2)}
 	a.w[0], a.p[0] = rootWord, 1
 	a.w[n+1], a.p[n+1] = noneWord, 2
 	for i := 0; i < n; i++ {
 		a.w[i+1] = wh[i]
 		a.p[i+1] = uint64(tags[i] + 3)
+		a.suf[i+1] = sh[i]
+		a.cv[i+1], a.cp[i+1] = a.cv[i], a.cp[i]
+		switch cats[tags[i]] {
+		case catVerb:
+			a.cv[i+1]++
+		case catPunct:
+			a.cp[i+1]++
+		}
 	}
 	return a
 }
@@ -137,5 +181,9 @@ func parseFeatures(buf []uint64, s *state, a *sentAtoms) []uint64 {
 		f3(next(), s1p, W[s1r], L(s1r)), f3(next(), b0p, W[b0l], L(b0l)),
 		f2(next(), s0w, b1w), f2(next(), s0p, b1w), f3(next(), s0p, b0p, b1w),
 		f2(next(), b0w, b1w), f3(next(), b0w, b0p, b1p), f3(next(), b0p, b1w, b1p),
+		// suffixes (the only lexical cue for <unk> words) and what lies between
+		f2(next(), a.suf[s0], s0p), f2(next(), a.suf[b0], b0p), f2(next(), a.suf[s1], s1p),
+		f3(next(), s0p, b0p, a.between(s0, b0, nn)), f3(next(), s1p, s0p, a.between(s1, s0, nn)),
+		f3(next(), s0w, b0p, a.between(s0, b0, nn)), f3(next(), s1p, s0w, a.between(s1, s0, nn)),
 	)
 }

@@ -32,10 +32,12 @@ func mix(h, v uint64) uint64 {
 }
 
 // f1..f4 build the key of template t over 1..4 atoms.
-func f1(t, a uint64) uint64          { return mix(mix(t*0x2545F4914F6CDD1D, a), 1) }
-func f2(t, a, b uint64) uint64       { return mix(mix(mix(t*0x2545F4914F6CDD1D, a), b), 2) }
-func f3(t, a, b, c uint64) uint64    { return mix(mix(mix(mix(t*0x2545F4914F6CDD1D, a), b), c), 3) }
-func f4(t, a, b, c, d uint64) uint64 { return mix(mix(mix(mix(mix(t*0x2545F4914F6CDD1D, a), b), c), d), 4) }
+func f1(t, a uint64) uint64       { return mix(mix(t*0x2545F4914F6CDD1D, a), 1) }
+func f2(t, a, b uint64) uint64    { return mix(mix(mix(t*0x2545F4914F6CDD1D, a), b), 2) }
+func f3(t, a, b, c uint64) uint64 { return mix(mix(mix(mix(t*0x2545F4914F6CDD1D, a), b), c), 3) }
+func f4(t, a, b, c, d uint64) uint64 {
+	return mix(mix(mix(mix(mix(t*0x2545F4914F6CDD1D, a), b), c), d), 4)
+}
 
 // lower lower-cases s (ASCII fast path).
 func lower(s string) string {

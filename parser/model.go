@@ -78,7 +78,7 @@ func (m *Model) Parse(words []string) (upos []string, heads []int, rels []string
 	for i, t := range tags {
 		upos[i] = m.tagger.upos[t]
 	}
-	heads, labels := m.parser.parse(m.parser.wordHashes(words), tags)
+	heads, labels := m.parser.parse(m.parser.wordHashes(words), suffixHashes(words), tags)
 	rels = make([]string, len(words))
 	for i, l := range labels {
 		rels[i] = m.parser.labels[l]
@@ -109,6 +109,9 @@ func (m *Model) Save(path string) error {
 		return fmt.Errorf("writing model %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
@@ -196,6 +199,7 @@ func Read(r io.Reader) (*Model, error) {
 	}
 	m.tagger.tags = d.strs()
 	m.tagger.upos = uposOf(m.tagger.tags)
+	m.parser.cats = tagCats(m.tagger.upos)
 	nd := d.u32()
 	m.tagger.dict = make(map[string]int, min(nd, 1<<20))
 	for i := uint32(0); i < nd && d.err == nil; i++ {

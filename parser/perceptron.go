@@ -234,8 +234,11 @@ func (t *trainTable) compact(prune float32) *table {
 }
 
 // table is the compact, read-only weight store of a trained perceptron:
-// sorted feature keys with CSR rows of (class, weight), and a hash index
-// built at load time. Safe for concurrent use.
+// sorted feature keys with CSR rows of (class, weight) (the file layout),
+// and a hash index built at load time whose slots hold the row location
+// inline, so that scoring a feature costs one cache miss for the slot and
+// one for a row. Rows holding at least half of the classes are stored
+// dense (every class, no class ids). Safe for concurrent use.
 type table struct {
 	nclass int
 	keys   []uint64  // sorted, fixed (non-zero)
@@ -243,8 +246,21 @@ type table struct {
 	cls    []uint16  // class of each weight
 	w      []float32 // weights
 
-	slots []uint64 // hash index: key per slot, 0 empty
-	feat  []int32  // feature index per slot
+	slots  []slot
+	dense  []float32   // dense rows, nclass each
+	sparse []sparseEnt // sparse rows
+}
+
+type slot struct {
+	key   uint64
+	off   uint32 // into dense or sparse
+	n     uint16 // number of sparse entries; 0 for a dense row
+	dense bool
+}
+
+type sparseEnt struct {
+	c uint16
+	w float32
 }
 
 func (t *table) build() {
@@ -252,44 +268,63 @@ func (t *table) build() {
 	for n < 2*len(t.keys)+2 {
 		n <<= 1
 	}
-	t.slots = make([]uint64, n)
-	t.feat = make([]int32, n)
+	t.slots = make([]slot, n)
+	t.dense, t.sparse = nil, nil
+	nd, ns := 0, 0
+	for j := range t.keys {
+		if k := int(t.off[j+1] - t.off[j]); k == t.nclass {
+			nd++
+		} else {
+			ns += k
+		}
+	}
+	t.dense = make([]float32, 0, nd*t.nclass)
+	t.sparse = make([]sparseEnt, 0, ns)
 	mask := uint64(n - 1)
 	for j, k := range t.keys {
 		i := (k * 0x9E3779B97F4A7C15 >> 20) & mask
-		for t.slots[i] != 0 {
+		for t.slots[i].key != 0 {
 			i = (i + 1) & mask
 		}
-		t.slots[i] = k
-		t.feat[i] = int32(j)
+		a, b := t.off[j], t.off[j+1]
+		sl := slot{key: k}
+		if int(b-a) == t.nclass {
+			sl.dense, sl.off = true, uint32(len(t.dense))
+			t.dense = append(t.dense, t.w[a:b]...)
+		} else {
+			sl.off, sl.n = uint32(len(t.sparse)), uint16(b-a)
+			for x := a; x < b; x++ {
+				t.sparse = append(t.sparse, sparseEnt{t.cls[x], t.w[x]})
+			}
+		}
+		t.slots[i] = sl
 	}
 }
 
-// score adds the weights of feats to scores.
+// score adds the weights of feats to scores (len nclass).
 func (t *table) score(feats []uint64, scores []float32) {
 	mask := uint64(len(t.slots) - 1)
+	nc := uint32(t.nclass)
 	for _, k := range feats {
 		k = fixKey(k)
 		i := (k * 0x9E3779B97F4A7C15 >> 20) & mask
 		for {
-			s := t.slots[i]
-			if s == k {
-				f := t.feat[i]
-				a, b := t.off[f], t.off[f+1]
-				w := t.w[a:b]
-				if len(w) == len(scores) { // dense row
+			sl := &t.slots[i]
+			if sl.key == k {
+				if sl.dense {
+					w := t.dense[sl.off : sl.off+nc]
+					sc := scores[:len(w)]
 					for j := range w {
-						scores[j] += w[j]
+						sc[j] += w[j]
 					}
 				} else {
-					cls := t.cls[a:b]
-					for j, c := range cls {
-						scores[c] += w[j]
+					for _, e := range t.sparse[sl.off : sl.off+uint32(sl.n)] {
+						scores[e.c] += e.w
 					}
 				}
 				break
 			}
-			if s == 0 {
+			if sl.key == 0 {
 				break
 			}
 			i = (i + 1) & mask
@@ -357,6 +392,34 @@ func mergeTables(ts []*table) *table {
 			}
 		}
 		out.off = append(out.off, uint32(len(out.cls)))
+	}
+	out.build()
+	return out
+}
+
+// prune returns a copy of t without the features whose largest weight
+// magnitude is below tau (they barely move any score), which shrinks the
+// model and makes lookups cheaper.
+func (t *table) prune(tau float32) *table {
+	out := &table{nclass: t.nclass}
+	out.off = append(out.off, 0)
+	for j, k := range t.keys {
+		a, b := t.off[j], t.off[j+1]
+		var m float32
+		for _, w := range t.w[a:b] {
+			if w > m {
+				m = w
+			} else if -w > m {
+				m = -w
+			}
+		}
+		if m < tau {
+			continue
+		}
+		out.keys = append(out.keys, k)
+		out.cls = append(out.cls, t.cls[a:b]...)
+		out.w = append(out.w, t.w[a:b]...)
+		out.off = append(out.off, uint32(len(out.w)))
 	}
 	out.build()
 	return out

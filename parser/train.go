@@ -141,6 +141,7 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 		}
 	}
 	tags, labels := index(tagIdx), index(labIdx)
+	cats := tagCats(uposOf(tags))
 	root, ok := labIdx["root"]
 	if !ok {
 		return nil, errors.New("training data has no \"root\" relation")
@@ -244,6 +245,18 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 		return nil, firstErr
 	}
 	opt.Log("tagger: best dev UPOS %.2f%% at epoch %d (%.0fs)", 100*mainAcc, mainEpoch, time.Since(start).Seconds())
+	{
+		full := mainTagger.w
+		for _, tau := range []float32{0.5, 1, 2} {
+			tg := &tagger{tags: mainTagger.tags, upos: mainTagger.upos, dict: mainTagger.dict, w: full.prune(tau)}
+			acc := uposAccuracy(tg, dv)
+			opt.Log("tagger pruning at %.1f: %d of %d features, dev UPOS %.2f%%", tau, len(tg.w.keys), len(full.keys), 100*acc)
+			if acc < mainAcc-0.0005 {
+				break
+			}
+			mainTagger = tg
+		}
+	}
 
 	// Parser data.
 	counts := map[string]int{}
@@ -280,7 +293,7 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 		if k > 1 {
 			t = foldTags[i]
 		}
-		pd = append(pd, parseData{wh: wordHashes(trT[i].words), tags: t, heads: heads, labels: labs})
+		pd = append(pd, parseData{wh: wordHashes(trT[i].words), sh: suffixHashes(trT[i].words), tags: t, heads: heads, labels: labs})
 	}
 	opt.Log("%d non-projective training trees (%s)", nonproj, opt.NonProj)
 	// dev with predicted tags
@@ -295,7 +308,7 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 	// model, which is scored on dev.
 	trainers := make([]*parserTrainer, opt.Ensemble)
 	for i := range trainers {
-		trainers[i] = newParserTrainer(labels, root, pd, opt.Seed+int64(1000*i))
+		trainers[i] = newParserTrainer(labels, root, cats, pd, opt.Seed+int64(1000*i))
 	}
 	var bestP *depParser
 	bestLAS, bestUAS, bestEp := -1.0, 0.0, 0
@@ -326,7 +339,7 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 			for i, m := range models {
 				ts[i] = m.w
 			}
-			p = &depParser{labels: labels, root: root, vocab: vocab, w: mergeTables(ts)}
+			p = &depParser{labels: labels, root: root, vocab: vocab, cats: cats, w: mergeTables(ts)}
 		}
 		uas, las := parseAccuracy(p, dv, dvWH, dvTags, opt.Workers)
 		opt.Log("parser epoch %d/%d: oracle agreement %.2f%%, dev UAS %.2f LAS %.2f (%.1fs, %d features)", ep, opt.Epochs, 100*zc[0], uas, las, time.Since(t0).Seconds(), len(p.w.keys))
@@ -334,6 +347,22 @@ func Train(ctx context.Context, train, dev []*conllu.Sentence, opt TrainOptions)
 			bestP, bestLAS, bestUAS, bestEp = p, las, uas, ep
 		}
 	}
+	// Prune features with small weights (smaller model, faster lookups):
+	// the largest threshold that costs at most 0.1 LAS on dev.
+	bestTau := float32(0)
+	full := bestP.w
+	pruned, prunedLAS := bestP, bestLAS
+	for _, tau := range []float32{0.5, 1, 1.5, 2, 3} {
+		p := &depParser{labels: labels, root: root, vocab: vocab, cats: cats, w: full.prune(tau)}
+		uas, las := parseAccuracy(p, dv, dvWH, dvTags, opt.Workers)
+		opt.Log("parser pruning at %.1f: %d of %d features, dev UAS %.2f LAS %.2f", tau, len(p.w.keys), len(full.keys), uas, las)
+		if las < bestLAS-0.1 {
+			break
+		}
+		pruned, bestTau, bestUAS, prunedLAS = p, tau, uas, las
+	}
+	bestP, bestLAS = pruned, prunedLAS
+	opt.Log("parser: pruning threshold %.1f: %d features, dev UAS %.2f LAS %.2f", bestTau, len(bestP.w.keys), bestUAS, bestLAS)
 	m := &Model{tagger: mainTagger, parser: bestP}
 	m.Info = Info{Treebank: opt.Treebank, Sentences: len(tr), Tokens: tokens, TaggerEpoch: mainEpoch, ParserEpoch: bestEp,
 		DevUPOS: 100 * mainAcc, DevUAS: bestUAS, DevLAS: bestLAS, Seed: opt.Seed, Jackknife: k, Ensemble: opt.Ensemble, NonProjMode: opt.NonProj,
@@ -355,7 +384,6 @@ func index(set map[string]int) []string {
 }
 
 func cloneTD(in []taggerData) []taggerData { return append([]taggerData(nil), in...) }
-
 
 // uposAccuracy is the UPOS accuracy of t on gold sentences.
 func uposAccuracy(t *tagger, gold []*conllu.Sentence) float64 {
@@ -397,7 +425,7 @@ func parseAccuracy(p *depParser, dv []*conllu.Sentence, wh [][]uint64, tags [][]
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < len(dv); i += workers {
-				heads, labs := p.parse(wh[i], tags[i])
+				heads, labs := p.parse(wh[i], suffixHashes(dv[i].Forms()), tags[i])
 				for j, word := range dv[i].Words {
 					if heads[j] == word.Head {
 						ua[i]++

@@ -208,6 +208,37 @@ func (s *ArrowSink) Builder() *array.RecordBuilder { return s.b }
 // Rows returns the number of rows completed so far.
 func (s *ArrowSink) Rows() int64 { return s.rows }
 
+// BatchRows returns the number of rows per record batch (the option, or
+// its default).
+func (s *ArrowSink) BatchRows() int { return s.opts.BatchRows }
+
+// WriteRecordBatch writes a record batch built by the caller (schema
+// equal to Schema(), metadata included), after any rows pending in the
+// Builder; rotation applies as for RowDone. Callers that assemble Arrow
+// buffers themselves use it to skip the builders; cutting batches of
+// BatchRows rows gives the same file as RowDone.
+func (s *ArrowSink) WriteRecordBatch(rec arrow.RecordBatch) error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	if s.w == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
+	if err := s.w.Write(rec); err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	s.rows += rec.NumRows()
+	if s.opts.MaxFileBytes > 0 && s.cnt.n >= s.opts.MaxFileBytes {
+		return s.closeCurrent()
+	}
+	return nil
+}
+
 // RowDone marks the end of a row (one value appended to every column) and
 // writes a record batch when BatchRows rows are pending.
 func (s *ArrowSink) RowDone() error {

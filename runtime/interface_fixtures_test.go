@@ -1,8 +1,8 @@
 package runtime
 
 import (
+	"fmt"
 	"path/filepath"
-	"reflect"
 	"testing"
 
 	"github.com/kadapter/kadapter/export/graph"
@@ -46,17 +46,7 @@ func TestReadInterfaceExportedModels(t *testing.T) {
 			if _, err := graph.Save(path, m, graph.SaveOptions{ExternalData: external}); err != nil {
 				t.Fatal(err)
 			}
-			in, out, err := ReadInterface(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			oin, oout, err := ortInterface(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(in, oin) || !reflect.DeepEqual(out, oout) {
-				t.Errorf("%s (external %v):\nheader %+v -> %+v\nORT    %+v -> %+v", c.dir, external, in, out, oin, oout)
-			}
+			checkInterface(t, path, fmt.Sprintf("%s (external %v)", c.dir, external))
 		}
 	}
 }

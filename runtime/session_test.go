@@ -226,6 +226,24 @@ func FuzzParseDevice(f *testing.F) {
 	})
 }
 
+// checkInterface checks that the header reader (ReadInterface) and ONNX
+// Runtime report the same inputs and outputs for the model at path; what
+// names it in failures.
+func checkInterface(t *testing.T, path, what string) {
+	t.Helper()
+	in, out, err := ReadInterface(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oin, oout, err := ortInterface(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, oin) || !reflect.DeepEqual(out, oout) {
+		t.Errorf("%s:\nheader %+v -> %+v\nORT    %+v -> %+v", what, in, out, oin, oout)
+	}
+}
+
 // TestReadInterfaceMatchesORT checks the header reader against ONNX
 // Runtime's own view of each test graph.
 func TestReadInterfaceMatchesORT(t *testing.T) {
@@ -237,18 +255,7 @@ func TestReadInterfaceMatchesORT(t *testing.T) {
 		"token_classifier": onnxtest.TokenClassifier(24),
 	} {
 		t.Run(name, func(t *testing.T) {
-			path := writeModel(t, name+".onnx", model)
-			in, out, err := ReadInterface(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			oin, oout, err := ortInterface(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(in, oin) || !reflect.DeepEqual(out, oout) {
-				t.Fatalf("header: %+v -> %+v\nORT:    %+v -> %+v", in, out, oin, oout)
-			}
+			checkInterface(t, writeModel(t, name+".onnx", model), name)
 		})
 	}
 	bad := writeModel(t, "bad.onnx", []byte{0x3a, 0xff, 0xff, 0xff, 0x0f, 1, 2})

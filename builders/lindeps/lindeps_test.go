@@ -309,3 +309,27 @@ func FuzzReader(f *testing.F) {
 		t.Fatal("reader did not end")
 	})
 }
+
+type fakeParser struct{ got []string }
+
+func (f *fakeParser) Parse(words []string) ([]string, []int, []string) {
+	f.got = words
+	n := len(words)
+	upos, heads, rels := make([]string, n), make([]int, n), make([]string, n)
+	for i := range words {
+		upos[i], heads[i], rels[i] = "X", i, "dep"
+	}
+	return upos, heads, rels
+}
+
+func TestParseUsesParserForms(t *testing.T) {
+	s := FromLine("he said `` hi -lrb- x -rrb- '' .")
+	var p fakeParser
+	s.Parse(&p)
+	if strings.Join(p.got, " ") != `he said " hi ( x ) " .` {
+		t.Errorf("parser saw %q", p.got)
+	}
+	if s.Words[2].Form != "``" || s.Words[1].Head != 1 || s.Words[0].Head != 0 || s.Words[3].Deprel != "dep" {
+		t.Errorf("words %+v", s.Words)
+	}
+}

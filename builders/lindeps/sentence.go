@@ -56,6 +56,28 @@ func (s *Sentence) Forms() []string {
 	return out
 }
 
+// ptbEscapes maps Penn Treebank token escapes (as in BookCorpus's
+// distributed, PTB-tokenized text) to the characters a UD-trained parser
+// knows.
+var ptbEscapes = map[string]string{
+	"``": "\"", "''": "\"", "-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]",
+	"-LCB-": "{", "-RCB-": "}", "-lrb-": "(", "-rrb-": ")", "-lsb-": "[", "-rsb-": "]",
+	"-lcb-": "{", "-rcb-": "}",
+}
+
+// ParserForms returns the forms to give the parser: the word forms with
+// PTB escapes (“ ” -LRB- ...) replaced by the characters they stand for.
+// The dataset keeps the forms as written.
+func (s *Sentence) ParserForms() []string {
+	out := s.Forms()
+	for i, f := range out {
+		if r, ok := ptbEscapes[f]; ok {
+			out[i] = r
+		}
+	}
+	return out
+}
+
 // Parsed reports whether every word has a head.
 func (s *Sentence) Parsed() bool {
 	for _, w := range s.Words {
@@ -74,7 +96,7 @@ type Parser interface {
 
 // Parse fills UPOS, Head and Deprel of every word with p.
 func (s *Sentence) Parse(p Parser) {
-	upos, heads, rels := p.Parse(s.Forms())
+	upos, heads, rels := p.Parse(s.ParserForms())
 	for i := range s.Words {
 		s.Words[i].UPOS, s.Words[i].Head, s.Words[i].Deprel = upos[i], heads[i], rels[i]
 	}

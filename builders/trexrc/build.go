@@ -14,9 +14,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-
 	"github.com/kadapter/kadapter/cleaners/trex"
 	"github.com/kadapter/kadapter/pipeline"
 )
@@ -236,7 +233,8 @@ func removeStaleShards(dir string, sources []pipeline.Source, resume bool) error
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if e.IsDir() || !(strings.HasSuffix(n, ".arrow") || strings.HasSuffix(n, ".done.json") || strings.HasSuffix(n, ".keys")) {
+		// (.arrow: shards of format 2 and older.)
+		if e.IsDir() || !(strings.HasSuffix(n, shardExt) || strings.HasSuffix(n, ".arrow") || strings.HasSuffix(n, ".done.json") || strings.HasSuffix(n, ".keys")) {
 			continue
 		}
 		if !want[n] {
@@ -256,19 +254,66 @@ func splitKey(h, seed uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-// shardRows calls fn for every row of every shard, in input order.
-func shardRows(dir string, results []InputResult, fn func(rec arrow.RecordBatch, rel *array.String, hash *array.Uint64, row int) error) error {
-	for _, r := range results {
-		_, err := pipeline.ReadArrow([]string{filepath.Join(dir, r.Shard)}, func(rec arrow.RecordBatch) error {
-			rel := rec.Column(2).(*array.String)
-			hash := rec.Column(9).(*array.Uint64)
-			for i := 0; i < int(rec.NumRows()); i++ {
-				if err := fn(rec, rel, hash, i); err != nil {
+// shardRows calls fn for every example of every shard whose relation is
+// kept, in input order, with its relation (an index in r.Relations) and
+// content hash from the key file; other records are skipped undecoded.
+func shardRows(ctx context.Context, dir string, results []InputResult, kept map[string]bool, fn func(r *InputResult, rel int, hash uint64, rec *shardRecord) error) error {
+	var rec shardRecord
+	var kb [12]byte
+	n := 0
+	for ri := range results {
+		r := &results[ri]
+		keep := make([]bool, len(r.Relations))
+		for i, rc := range r.Relations {
+			keep[i] = kept[rc.Relation]
+		}
+		path := filepath.Join(dir, r.Shard)
+		sr, err := openShard(path)
+		if err != nil {
+			return err
+		}
+		kp := keysPath(path)
+		kf, err := os.Open(kp)
+		if err != nil {
+			sr.close()
+			return err
+		}
+		err = func() error {
+			kr := bufio.NewReaderSize(kf, 64<<10)
+			for {
+				body, err := sr.next()
+				if err == io.EOF {
+					if _, err := kr.ReadByte(); err != io.EOF {
+						return fmt.Errorf("%s: more keys than records in %s", kp, path)
+					}
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if _, err := io.ReadFull(kr, kb[:]); err != nil {
+					return fmt.Errorf("%s: fewer keys than records in %s: %w", kp, path, err)
+				}
+				if n++; n&4095 == 0 && ctx.Err() != nil {
+					return ctx.Err()
+				}
+				rel := int(binary.LittleEndian.Uint32(kb[8:]))
+				if rel >= len(keep) {
+					return fmt.Errorf("%s: relation index %d out of range", kp, rel)
+				}
+				if !keep[rel] {
+					continue
+				}
+				if err := rec.decode(body); err != nil {
+					return fmt.Errorf("%s: byte offset %d: %w", path, sr.off-int64(len(body)), err)
+				}
+				if err := fn(r, rel, binary.LittleEndian.Uint64(kb[:]), &rec); err != nil {
 					return err
 				}
 			}
-			return nil
-		})
+		}()
+		sr.close()
+		kf.Close()
 		if err != nil {
 			return err
 		}
@@ -348,18 +393,20 @@ func buildSplits(ctx context.Context, dir string, results []InputResult, opts *O
 	}
 	defer outs.abort()
 	var globalIdx int64
-	err = shardRows(dir, results, func(rec arrow.RecordBatch, rel *array.String, hash *array.Uint64, row int) error {
-		r := rel.Value(row)
-		if !kept[r] {
-			return nil
-		}
-		train := isTrain(splitKey(hash.Value(row), opts.Seed), globalIdx)
+	labels := make([]int, len(stats))
+	for i := range stats {
+		labels[i] = stats[i].Label
+	}
+	err = shardRows(ctx, dir, results, kept, func(res *InputResult, ri int, hash uint64, rec *shardRecord) error {
+		r := res.Relations[ri].Relation
+		train := isTrain(splitKey(hash, opts.Seed), globalIdx)
 		globalIdx++
-		label := Label(r)
+		si := statIdx[r]
+		label := labels[si]
 		if label < 0 {
 			cnt.UnknownLabel++
 		}
-		st := &stats[statIdx[r]]
+		st := &stats[si]
 		if train {
 			st.Train++
 			cnt.Train++
@@ -367,10 +414,7 @@ func buildSplits(ctx context.Context, dir string, results []InputResult, opts *O
 			st.Dev++
 			cnt.Dev++
 		}
-		if globalIdx&4095 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return outs.add(train, rec, row, int64(label))
+		return outs.add(train, rec, r, int64(label))
 	})
 	if err != nil {
 		return nil, err

@@ -1,23 +1,23 @@
 package trexrc
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/kadapter/kadapter/cleaners/trex"
 	"github.com/kadapter/kadapter/pipeline"
 )
 
+// jsonBufSize is the size of the writes of train.json and dev.json.
+const jsonBufSize = 1 << 20
+
 // splitOut writes one split (train or dev) as Arrow and/or JSON.
 type splitOut struct {
 	arrow *pipeline.ArrowSink
+	batch *exampleBatch
 	jf    *pipeline.AtomicFile
-	jw    *bufio.Writer
+	jw    bool // JSON output on: jbuf collects it, written to jf in 1 MiB pieces
 	n     int64
 	jbuf  []byte
 	ex    trex.Example
@@ -42,6 +42,7 @@ func newOutputs(opts *Options) (*outputs, error) {
 				return nil, err
 			}
 			s.out.arrow = sink
+			s.out.batch = newExampleBatch(sink.Schema(), sink.BatchRows())
 		}
 		if opts.Format == "json" || opts.Format == "both" {
 			f, err := pipeline.CreateAtomic(filepath.Join(opts.Out, s.name+".json"))
@@ -50,67 +51,61 @@ func newOutputs(opts *Options) (*outputs, error) {
 				return nil, err
 			}
 			s.out.jf = f
-			s.out.jw = bufio.NewWriterSize(f, 1<<20)
-			s.out.jw.WriteByte('[')
+			s.out.jw = true
+			s.out.jbuf = append(make([]byte, 0, jsonBufSize+64<<10), '[')
 		}
 	}
 	return o, nil
 }
 
-// add copies row `row` of a shard record to the train or dev outputs.
-func (o *outputs) add(train bool, rec arrow.RecordBatch, row int, label int64) error {
+// add writes one shard record (relation rel) to the train or dev outputs.
+func (o *outputs) add(train bool, rec *shardRecord, rel string, label int64) error {
 	s := &o.dev
 	if train {
 		s = &o.train
 	}
-	if s.arrow != nil {
-		b := s.arrow.Builder()
-		for c := 0; c < 9; c++ {
-			switch col := rec.Column(c).(type) {
-			case *array.String:
-				b.Field(c).(*array.StringBuilder).Append(col.Value(row))
-			case *array.Int64:
-				b.Field(c).(*array.Int64Builder).Append(col.Value(row))
-			case *array.List:
-				lb := b.Field(c).(*array.ListBuilder)
-				vb := lb.ValueBuilder().(*array.StringBuilder)
-				vals := col.ListValues().(*array.String)
-				st, en := col.ValueOffsets(row)
-				lb.Append(true)
-				for i := st; i < en; i++ {
-					vb.Append(vals.Value(int(i)))
-				}
+	if s.batch != nil {
+		if s.batch.add(rec, rel, label) {
+			if err := s.flushBatch(); err != nil {
+				return err
 			}
 		}
-		b.Field(9).(*array.Int64Builder).Append(label)
-		if err := s.arrow.RowDone(); err != nil {
-			return err
-		}
 	}
-	if s.jw != nil {
+	if s.jw {
+		// The strings point into the shard reader's buffer: no copies.
 		ex := &s.ex
-		str := func(c int) string { return rec.Column(c).(*array.String).Value(row) }
-		num := func(c int) int64 { return rec.Column(c).(*array.Int64).Value(row) }
-		ex.DocID, ex.Relation, ex.SubjLabel, ex.ObjLabel = str(0), str(2), str(7), str(8)
-		ex.SubjStart, ex.SubjEnd, ex.ObjStart, ex.ObjEnd = num(3), num(4), num(5), num(6)
-		col := rec.Column(1).(*array.List)
-		vals := col.ListValues().(*array.String)
-		st, en := col.ValueOffsets(row)
+		ex.DocID, ex.Relation = bytesString(rec.docID), rel
+		ex.SubjLabel, ex.ObjLabel = bytesString(rec.subjL), bytesString(rec.objL)
+		ex.SubjStart, ex.SubjEnd, ex.ObjStart, ex.ObjEnd = rec.ints[0], rec.ints[1], rec.ints[2], rec.ints[3]
 		ex.Tokens = ex.Tokens[:0]
-		for i := st; i < en; i++ {
-			ex.Tokens = append(ex.Tokens, vals.Value(int(i)))
+		for _, t := range rec.tokens {
+			ex.Tokens = append(ex.Tokens, bytesString(t))
 		}
-		s.jbuf = s.jbuf[:0]
 		if s.n > 0 {
 			s.jbuf = append(s.jbuf, ", "...)
 		}
 		s.jbuf = trex.AppendJSON(s.jbuf, ex)
-		if _, err := s.jw.Write(s.jbuf); err != nil {
-			return err
+		if len(s.jbuf) >= jsonBufSize {
+			if _, err := s.jf.Write(s.jbuf); err != nil {
+				return err
+			}
+			s.jbuf = s.jbuf[:0]
 		}
 	}
 	s.n++
 	return nil
+}
+
+// flushBatch writes the pending Arrow rows as one record batch.
+func (s *splitOut) flushBatch() error {
+	if s.batch == nil || s.batch.n == 0 {
+		return nil
+	}
+	rec := s.batch.record()
+	err := s.arrow.WriteRecordBatch(rec)
+	rec.Release()
+	s.batch.reset()
+	return err
 }
 
 // commit publishes every output; it returns the paths written.
@@ -118,6 +113,10 @@ func (o *outputs) commit() ([]string, error) {
 	var paths []string
 	for _, s := range []*splitOut{&o.train, &o.dev} {
 		if s.arrow != nil {
+			if err := s.flushBatch(); err != nil {
+				o.abort()
+				return nil, err
+			}
 			p, err := s.arrow.Close()
 			if err != nil {
 				o.abort()
@@ -126,9 +125,9 @@ func (o *outputs) commit() ([]string, error) {
 			removeOtherShards(p)
 			paths = append(paths, p...)
 		}
-		if s.jw != nil {
-			s.jw.WriteByte(']')
-			if err := s.jw.Flush(); err != nil {
+		if s.jw {
+			s.jbuf = append(s.jbuf, ']')
+			if _, err := s.jf.Write(s.jbuf); err != nil {
 				o.abort()
 				return nil, err
 			}

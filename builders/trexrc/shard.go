@@ -1,7 +1,6 @@
 package trexrc
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/kadapter/kadapter/cleaners/trex"
 	"github.com/kadapter/kadapter/pipeline"
@@ -27,7 +25,7 @@ const ShardDir = "shards"
 
 // shardFormat changes when the shard layout or the cleaning changes, so
 // that --resume never mixes shards of two versions.
-const shardFormat = 2
+const shardFormat = 3
 
 // exampleFields are the columns of the original example layout.
 var exampleFields = []arrow.Field{
@@ -41,11 +39,6 @@ var exampleFields = []arrow.Field{
 	{Name: "subj_label", Type: arrow.BinaryTypes.String},
 	{Name: "obj_label", Type: arrow.BinaryTypes.String},
 }
-
-// ShardSchema is the schema of a cleaned shard: the example columns plus
-// content_hash, a hash of the example's content used to draw the split.
-var ShardSchema = arrow.NewSchema(append(append([]arrow.Field{}, exampleFields...),
-	arrow.Field{Name: "content_hash", Type: arrow.PrimitiveTypes.Uint64}), nil)
 
 // SplitSchema is the schema of train.arrow and dev.arrow: the example
 // columns plus label, the index of the relation in the 410-entry list of
@@ -91,16 +84,19 @@ func shardName(src pipeline.Source) string {
 	if len(base) > 80 {
 		base = base[:80]
 	}
-	return fmt.Sprintf("%s-%016x.arrow", base, h.Sum64())
+	return fmt.Sprintf("%s-%016x%s", base, h.Sum64(), shardExt)
 }
 
-func donePath(shard string) string { return strings.TrimSuffix(shard, ".arrow") + ".done.json" }
+// shardExt is the extension of shard files (shardfmt.go describes them).
+const shardExt = ".shard"
+
+func donePath(shard string) string { return strings.TrimSuffix(shard, shardExt) + ".done.json" }
 
 // keysPath is the shard's key file: for every example, its content hash
 // (uint64) and the index of its relation in InputResult.Relations
 // (uint32), little-endian. The split draw reads these 12 bytes per example
 // instead of the whole shard.
-func keysPath(shard string) string { return strings.TrimSuffix(shard, ".arrow") + ".keys" }
+func keysPath(shard string) string { return strings.TrimSuffix(shard, shardExt) + ".keys" }
 
 // loadDone returns the recorded result of a finished input, or nil when
 // the input must be (re)done.
@@ -174,85 +170,12 @@ func hashExample(ex *trex.Example) uint64 {
 	return h
 }
 
-type shardWriter struct {
-	sink                    *pipeline.ArrowSink
-	docid, rel, subjL, objL *array.StringBuilder
-	tok                     *array.ListBuilder
-	tokv                    *array.StringBuilder
-	ss, se, os, oe          *array.Int64Builder
-	hash                    *array.Uint64Builder
-	keys                    *pipeline.AtomicFile
-	kw                      *bufio.Writer
-	kb                      [12]byte
-}
-
-func newShardWriter(path string, zstd bool) (*shardWriter, error) {
-	s, err := pipeline.NewArrowSink(path, ShardSchema, pipeline.ArrowOptions{Zstd: zstd, BatchRows: 4096})
-	if err != nil {
-		return nil, err
-	}
-	b := s.Builder()
-	w := &shardWriter{sink: s,
-		docid: b.Field(0).(*array.StringBuilder), tok: b.Field(1).(*array.ListBuilder),
-		rel: b.Field(2).(*array.StringBuilder),
-		ss:  b.Field(3).(*array.Int64Builder), se: b.Field(4).(*array.Int64Builder),
-		os: b.Field(5).(*array.Int64Builder), oe: b.Field(6).(*array.Int64Builder),
-		subjL: b.Field(7).(*array.StringBuilder), objL: b.Field(8).(*array.StringBuilder),
-		hash: b.Field(9).(*array.Uint64Builder)}
-	w.tokv = w.tok.ValueBuilder().(*array.StringBuilder)
-	if w.keys, err = pipeline.CreateAtomic(keysPath(path)); err != nil {
-		s.Abort()
-		return nil, err
-	}
-	w.kw = bufio.NewWriterSize(w.keys, 64<<10)
-	return w, nil
-}
-
-func (w *shardWriter) abort() {
-	w.sink.Abort()
-	w.keys.Abort()
-}
-
-// commit publishes the shard and its key file.
-func (w *shardWriter) commit() error {
-	if _, err := w.sink.Close(); err != nil {
-		return err
-	}
-	if err := w.kw.Flush(); err != nil {
-		return err
-	}
-	return w.keys.Commit()
-}
-
-func (w *shardWriter) add(ex *trex.Example, rel int) error {
-	h := hashExample(ex)
-	binary.LittleEndian.PutUint64(w.kb[0:], h)
-	binary.LittleEndian.PutUint32(w.kb[8:], uint32(rel))
-	if _, err := w.kw.Write(w.kb[:]); err != nil {
-		return err
-	}
-	w.docid.Append(ex.DocID)
-	w.tok.Append(true)
-	for _, t := range ex.Tokens {
-		w.tokv.Append(t)
-	}
-	w.rel.Append(ex.Relation)
-	w.ss.Append(ex.SubjStart)
-	w.se.Append(ex.SubjEnd)
-	w.os.Append(ex.ObjStart)
-	w.oe.Append(ex.ObjEnd)
-	w.subjL.Append(ex.SubjLabel)
-	w.objL.Append(ex.ObjLabel)
-	w.hash.Append(h)
-	return w.sink.RowDone()
-}
-
 // cleanInput runs pass 1 on one input: clean every document into the
 // input's shard, then record its result (.done.json) — both atomically.
 func cleanInput(ctx context.Context, src pipeline.Source, dir string, opts *Options, prog *pipeline.Progress) (*InputResult, error) {
 	shard := filepath.Join(dir, shardName(src))
 	res := &InputResult{Name: src.Name, Size: src.Size, ModUnix: src.ModUnix, Shard: filepath.Base(shard), Format: shardFormat, MaxDocumentBytes: opts.MaxDocumentBytes}
-	w, err := newShardWriter(shard, opts.Zstd)
+	w, err := newShardWriter(shard)
 	if err != nil {
 		return nil, err
 	}

@@ -155,6 +155,81 @@ func skipSpace(b []byte, i int) int {
 // ignored, as the original only reads [0] and [1]).
 func parsePairs(b []byte, dst []int64) ([]int64, bool) {
 	b = trimSpace(b)
+	if out, ok := parsePairsFast(b, dst); ok {
+		return out, true
+	}
+	return parsePairsSlow(b, dst)
+}
+
+// parsePairsFast handles the layout of the dump, [[a, b], [c, d], ...]
+// (non-negative pairs, at most one space after each comma), in one tight
+// loop. It reports false for anything else, and parsePairsSlow, which
+// accepts all JSON, decides (dst's length is not changed then).
+func parsePairsFast(b []byte, dst []int64) ([]int64, bool) {
+	n := len(b)
+	if n < 7 || b[0] != '[' || b[n-1] != ']' {
+		return dst, false
+	}
+	orig := len(dst)
+	i := 1
+	for {
+		if i >= n || b[i] != '[' {
+			return dst[:orig], false
+		}
+		x, j, ok := fastUint(b, i+1)
+		if !ok || j+1 >= n || b[j] != ',' {
+			return dst[:orig], false
+		}
+		j++
+		if b[j] == ' ' {
+			j++
+		}
+		y, k, ok := fastUint(b, j)
+		if !ok || k+1 >= n || b[k] != ']' {
+			return dst[:orig], false
+		}
+		dst = append(dst, x, y)
+		i = k + 1
+		switch b[i] {
+		case ']':
+			if i+1 == n {
+				return dst, true
+			}
+			return dst[:orig], false
+		case ',':
+			i++
+			if i < n && b[i] == ' ' {
+				i++
+			}
+		default:
+			return dst[:orig], false
+		}
+	}
+}
+
+// fastUint parses the digits at b[i:] as scanInt does for a non-negative
+// number (1 to 18 digits, no leading zero); the caller checks the byte
+// after them.
+func fastUint(b []byte, i int) (int64, int, bool) {
+	start := i
+	var v int64
+	for i < len(b) {
+		d := b[i] - '0'
+		if d > 9 {
+			break
+		}
+		v = v*10 + int64(d)
+		i++
+	}
+	k := i - start
+	if k == 0 || k > 18 || k > 1 && b[start] == '0' {
+		return 0, i, false
+	}
+	return v, i, true
+}
+
+// parsePairsSlow is parsePairs for any JSON layout.
+func parsePairsSlow(b []byte, dst []int64) ([]int64, bool) {
 	if len(b) < 2 || b[0] != '[' {
 		return dst, false
 	}

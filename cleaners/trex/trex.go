@@ -141,7 +141,8 @@ type Cleaner struct {
 	textLen  int64 // length of the text in code points
 	sentIdx  [][]int32
 	sentDone []bool
-	tokens   []string
+	sentTok  [][]string // tokens of each sentence, made on first use in a document
+	tokDone  []bool
 	counts   Counts
 }
 
@@ -282,10 +283,15 @@ func (c *Cleaner) CleanDocument(d *Document, emit func(*Example) error) error {
 	if cap(c.sentIdx) < nsent {
 		c.sentIdx = make([][]int32, nsent)
 		c.sentDone = make([]bool, nsent)
+		c.sentTok = make([][]string, nsent)
+		c.tokDone = make([]bool, nsent)
 	}
 	c.sentIdx = c.sentIdx[:nsent]
 	c.sentDone = c.sentDone[:nsent]
+	c.sentTok = c.sentTok[:nsent]
+	c.tokDone = c.tokDone[:nsent]
 	clear(c.sentDone)
+	clear(c.tokDone)
 	var ex Example
 	for ti := range d.Triples {
 		tri := &d.Triples[ti]
@@ -347,11 +353,15 @@ func (c *Cleaner) CleanDocument(d *Document, emit func(*Example) error) error {
 		if !c.prepared {
 			c.prepareText(text)
 		}
-		toks := c.tokens[:0]
-		for _, wi := range words {
-			toks = append(toks, c.slice(text, c.words[2*wi], c.words[2*wi+1]))
+		// The tokens of a sentence are shared by its examples.
+		toks := c.sentTok[sid]
+		if !c.tokDone[sid] {
+			toks = toks[:0]
+			for _, wi := range words {
+				toks = append(toks, c.slice(text, c.words[2*wi], c.words[2*wi+1]))
+			}
+			c.sentTok[sid], c.tokDone[sid] = toks, true
 		}
-		c.tokens = toks
 		ex = Example{
 			DocID:     c.docID,
 			Tokens:    toks,

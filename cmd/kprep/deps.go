@@ -713,7 +713,7 @@ func (j *depsJob) run(ctx context.Context) (depsStats, error) {
 			if s.Parsed() {
 				o.pre[k] = true
 			} else {
-				upos, heads, rels := j.model.Parse(s.Forms())
+				upos, heads, rels := j.model.Parse(s.ParserForms())
 				if len(upos) != len(s.Words) || len(heads) != len(s.Words) || len(rels) != len(s.Words) {
 					return o, fmt.Errorf("%s: the parser returned %d heads for the %d words of %s", j.src.Name, len(heads), len(s.Words), s.ID)
 				}

@@ -191,13 +191,17 @@ func depsEval(ctx context.Context, env cli.Env, args []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	t1 := time.Now()
+	t1, c1 := time.Now(), parser.ProcessCPUSeconds()
 	sc := parser.Evaluate(m, usable, *workers)
 	sec := time.Since(t1).Seconds()
+	cpu := parser.ProcessCPUSeconds() - c1
 	res := map[string]any{
 		"uas": round2(sc.UAS), "las": round2(sc.LAS), "upos": round2(sc.UPOS),
 		"tokens_per_sec": round2(float64(sc.Tokens) / sec), "tokens": sc.Tokens, "sentences": len(usable),
 		"workers": *workers, "load_seconds": round2(loadSec),
+	}
+	if cpu > 0 {
+		res["tokens_per_cpu_sec"] = round2(float64(sc.Tokens) / cpu)
 	}
 	var rep segment.Report
 	if *text {
@@ -219,7 +223,7 @@ func depsEval(ctx context.Context, env cli.Env, args []string) error {
 	w := env.Stdout
 	fmt.Fprintf(w, "%s on %s (%d sentences, %d words; gold tokenization, predicted tags)\n", *modelPath, *treebank, len(usable), sc.Tokens)
 	fmt.Fprintf(w, "UAS     %6.2f\nLAS     %6.2f\nUPOS    %6.2f\n", sc.UAS, sc.LAS, sc.UPOS)
-	fmt.Fprintf(w, "speed   %.0f tokens/s (%d worker(s)); model loaded in %.2fs\n", float64(sc.Tokens)/sec, *workers, loadSec)
+	fmt.Fprintf(w, "speed   %.0f tokens/s (%d worker(s)), %.0f tokens per CPU-second; model loaded in %.2fs\n", float64(sc.Tokens)/sec, *workers, float64(sc.Tokens)/cpu, loadSec)
 	if *text {
 		fmt.Fprintf(w, "segmentation on \"# text\" (%d documents): tokens F1 %.2f, words F1 %.2f, sentences F1 %.2f\n",
 			rep.Documents, rep.Tokens.F1, rep.Words.F1, rep.Sentences.F1)
