@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"unsafe"
+
+	"github.com/kadapter/kadapter/internal/atomicfile"
 )
 
 // maxSafetensorsHeader is the header size limit of the reference
@@ -232,30 +232,13 @@ func writeInt64s(w io.Writer, v []int64) {
 // writeAtomic writes path through a temporary file in the same folder that
 // is renamed into place once fully written.
 func writeAtomic(path string, fill func(w *bufio.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return newErr(path, "", ErrIO, "creating: %v", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := fill(w); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
+	var fillErr error
+	err := atomicfile.Write(path, func(w *bufio.Writer) error {
+		fillErr = fill(w)
+		return fillErr
+	})
+	if err != nil && fillErr == nil {
 		return newErr(path, "", ErrIO, "writing: %v", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return newErr(path, "", ErrIO, "writing: %v", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return newErr(path, "", ErrIO, "renaming: %v", err)
-	}
-	ok = true
-	return nil
+	return err
 }

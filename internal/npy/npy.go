@@ -13,10 +13,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/kadapter/kadapter/internal/atomicfile"
 )
 
 // DType names an element type by its NumPy descriptor without byte order
@@ -348,17 +349,9 @@ func Write(w io.Writer, a *Array) error {
 
 // WriteFile writes a to path atomically (temporary file, then rename).
 func WriteFile(path string, a *Array) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	err := atomicfile.Write(path, func(w *bufio.Writer) error { return Write(w, a) })
 	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := Write(tmp, a); err != nil {
-		tmp.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
