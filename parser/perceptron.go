@@ -101,25 +101,46 @@ func (t *trainTable) grow() {
 }
 
 // score adds the weights of feats to scores (len nclass, zeroed by the
-// caller). With avg, it uses the averaged weights.
+// caller). With avg, it uses the averaged weights. Like table.score it
+// first touches every home slot so that the cache misses overlap.
 func (t *trainTable) score(feats []uint64, scores []float32, avg bool) {
+	const batch = 64
+	var home [batch]uint64
+	var sink uint64
 	inv := 1 / t.clock
-	for _, k := range feats {
-		s := t.slot(fixKey(k))
-		if s < 0 {
-			continue
+	mask := uint64(len(t.keys) - 1)
+	for len(feats) > 0 {
+		fs := feats[:min(len(feats), batch)]
+		feats = feats[len(fs):]
+		for j, k := range fs {
+			i := (fixKey(k) * 0x9E3779B97F4A7C15 >> 20) & mask
+			home[j] = i
+			sink += t.keys[i]
 		}
-		r := t.rows[s]
-		ents := t.slab[r.off : r.off+int32(r.len)]
-		if avg {
-			for i := range ents {
-				scores[ents[i].class] += float32(float64(ents[i].w) - ents[i].u*inv)
+		for j, k := range fs {
+			k = fixKey(k)
+			i := home[j]
+			for t.keys[i] != k && t.keys[i] != 0 {
+				i = (i + 1) & mask
 			}
-		} else {
-			for i := range ents {
-				scores[ents[i].class] += ents[i].w
+			if t.keys[i] == 0 {
+				continue
+			}
+			r := t.rows[i]
+			ents := t.slab[r.off : r.off+int32(r.len)]
+			if avg {
+				for x := range ents {
+					scores[ents[x].class] += float32(float64(ents[x].w) - ents[x].u*inv)
+				}
+			} else {
+				for x := range ents {
+					scores[ents[x].class] += ents[x].w
+				}
 			}
 		}
+	}
+	if sink == 1 { // keeps the touching loads alive
+		scores[0] += 0
 	}
 }
 
@@ -301,34 +322,66 @@ func (t *table) build() {
 	}
 }
 
-// score adds the weights of feats to scores (len nclass).
+// score adds the weights of feats to scores (len nclass). Lookups are
+// memory-bound, so it works in passes: first it loads every feature's home
+// slot (independent loads the CPU overlaps), then it resolves the slots and
+// touches each row, then it adds the rows.
 func (t *table) score(feats []uint64, scores []float32) {
+	const batch = 64
+	var home [batch]uint64
+	var found [batch]*slot
+	var sink float32
 	mask := uint64(len(t.slots) - 1)
 	nc := uint32(t.nclass)
-	for _, k := range feats {
-		k = fixKey(k)
-		i := (k * 0x9E3779B97F4A7C15 >> 20) & mask
-		for {
-			sl := &t.slots[i]
-			if sl.key == k {
-				if sl.dense {
-					w := t.dense[sl.off : sl.off+nc]
-					sc := scores[:len(w)]
-					for j := range w {
-						sc[j] += w[j]
-					}
-				} else {
-					for _, e := range t.sparse[sl.off : sl.off+uint32(sl.n)] {
-						scores[e.c] += e.w
-					}
-				}
-				break
-			}
-			if sl.key == 0 {
-				break
-			}
-			i = (i + 1) & mask
+	for len(feats) > 0 {
+		fs := feats[:min(len(feats), batch)]
+		feats = feats[len(fs):]
+		for j, k := range fs {
+			i := (fixKey(k) * 0x9E3779B97F4A7C15 >> 20) & mask
+			home[j] = i
+			sink += float32(t.slots[i].n)
 		}
+		for j, k := range fs {
+			k = fixKey(k)
+			i := home[j]
+			found[j] = nil
+			for {
+				sl := &t.slots[i]
+				if sl.key == k {
+					found[j] = sl
+					if sl.dense {
+						sink += t.dense[sl.off]
+					} else if sl.n > 0 {
+						sink += t.sparse[sl.off].w
+					}
+					break
+				}
+				if sl.key == 0 {
+					break
+				}
+				i = (i + 1) & mask
+			}
+		}
+		for j := range fs {
+			sl := found[j]
+			if sl == nil {
+				continue
+			}
+			if sl.dense {
+				w := t.dense[sl.off : sl.off+nc]
+				sc := scores[:len(w)]
+				for x := range w {
+					sc[x] += w[x]
+				}
+			} else {
+				for _, e := range t.sparse[sl.off : sl.off+uint32(sl.n)] {
+					scores[e.c] += e.w
+				}
+			}
+		}
+	}
+	if sink == 1e38 { // never true; keeps the touching loads alive
+		scores[0] += 0
 	}
 }
 
@@ -419,6 +472,45 @@ func (t *table) prune(tau float32) *table {
 		out.keys = append(out.keys, k)
 		out.cls = append(out.cls, t.cls[a:b]...)
 		out.w = append(out.w, t.w[a:b]...)
+		out.off = append(out.off, uint32(len(out.w)))
+	}
+	out.build()
+	return out
+}
+
+// pruneWeights returns a copy of t without the single weights whose
+// magnitude is below tau (rows get shorter; rows left with fewer than half
+// the classes become sparse).
+func (t *table) pruneWeights(tau float32) *table {
+	out := &table{nclass: t.nclass}
+	out.off = append(out.off, 0)
+	var cls []uint16
+	var ws []float32
+	for j, k := range t.keys {
+		cls, ws = cls[:0], ws[:0]
+		for x := t.off[j]; x < t.off[j+1]; x++ {
+			if w := t.w[x]; w >= tau || w <= -tau {
+				cls = append(cls, t.cls[x])
+				ws = append(ws, w)
+			}
+		}
+		if len(ws) == 0 {
+			continue
+		}
+		out.keys = append(out.keys, k)
+		if 2*len(ws) >= t.nclass {
+			base := len(out.w)
+			for c := 0; c < t.nclass; c++ {
+				out.cls = append(out.cls, uint16(c))
+				out.w = append(out.w, 0)
+			}
+			for i, c := range cls {
+				out.w[base+int(c)] = ws[i]
+			}
+		} else {
+			out.cls = append(out.cls, cls...)
+			out.w = append(out.w, ws...)
+		}
 		out.off = append(out.off, uint32(len(out.w)))
 	}
 	out.build()

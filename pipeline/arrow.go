@@ -23,8 +23,10 @@ const HFMetadataKey = "huggingface"
 // HFFeatures derives the Hugging Face `datasets` features of an Arrow
 // schema: strings and numbers become {"dtype": ..., "_type": "Value"},
 // lists become {"feature": ..., "_type": "Sequence"} (with "length" for
-// fixed-size lists) and structs become nested dicts. The "Sequence" form
-// is read by every datasets version from 2.x to 4.x.
+// fixed-size lists), structs become nested dicts and lists of structs
+// become [{...}] (datasets' list form; Sequence of a dict would mean a
+// struct of lists). These forms are read by every datasets version from
+// 2.x to 4.x.
 func HFFeatures(schema *arrow.Schema) (json.RawMessage, error) {
 	feats := orderedObject{}
 	for _, f := range schema.Fields() {
@@ -86,6 +88,11 @@ func hfFeature(t arrow.DataType) (any, error) {
 		inner, err := hfFeature(t.(arrow.ListLikeType).Elem())
 		if err != nil {
 			return nil, err
+		}
+		if t.ID() == arrow.LIST && t.(arrow.ListLikeType).Elem().ID() == arrow.STRUCT {
+			// datasets reads Sequence({...}) as a struct of lists; a list
+			// of structs is the one-element list [{...}].
+			return []any{inner}, nil
 		}
 		return orderedObject{{"feature", inner}, {"_type", "Sequence"}}, nil
 	case arrow.FIXED_SIZE_LIST:
@@ -338,7 +345,7 @@ func (s *ArrowSink) Close() ([]string, error) {
 	}
 	names := RotatedNames(s.path, len(s.files))
 	for i, f := range s.files {
-		f.path = names[i]
+		f.SetPath(names[i])
 		if err := f.Commit(); err != nil {
 			s.abortFiles()
 			return nil, err

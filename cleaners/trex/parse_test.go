@@ -1,8 +1,11 @@
 package trex
 
 import (
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var pairCases = []string{
@@ -37,4 +40,50 @@ func FuzzParsePairs(f *testing.F) {
 		f.Add(c)
 	}
 	f.Fuzz(func(t *testing.T, in string) { checkPairs(t, in) })
+}
+
+// byteOffset (with its in-order hint) agrees with a []rune conversion,
+// for offsets in order, backwards and at random.
+func TestByteOffset(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []string{"a", "b", " ", "é", "東", "😀", "\x80"}
+	for n := 0; n < 200; n++ {
+		var sb strings.Builder
+		for i := rng.IntN(300); i > 0; i-- {
+			if rng.IntN(4) == 0 {
+				sb.WriteString(alphabet[3+rng.IntN(4)])
+			} else {
+				sb.WriteString(alphabet[rng.IntN(3)])
+			}
+		}
+		text := sb.String()
+		// Reference: the byte index of each code point (an invalid byte counts as one, as documented).
+		var starts []int
+		for i := 0; i < len(text); {
+			starts = append(starts, i)
+			_, k := utf8.DecodeRuneInString(text[i:])
+			i += k
+		}
+		starts = append(starts, len(text))
+		c := NewCleaner()
+		c.prepareText(text)
+		if c.textLen != int64(len(starts)-1) {
+			t.Fatalf("%q: %d code points, want %d", text, c.textLen, len(starts)-1)
+		}
+		var seq []int64
+		for i := range starts {
+			seq = append(seq, int64(i))
+		}
+		for i := len(starts) - 1; i >= 0; i -= 3 {
+			seq = append(seq, int64(i))
+		}
+		for i := 0; i < 100; i++ {
+			seq = append(seq, rng.Int64N(int64(len(starts))))
+		}
+		for _, cp := range seq {
+			if got := c.byteOffset(cp); got != starts[cp] {
+				t.Fatalf("%q: byteOffset(%d) = %d, want %d", text, cp, got, starts[cp])
+			}
+		}
+	}
 }

@@ -10,6 +10,7 @@
 package trex
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -49,7 +50,8 @@ type Document struct {
 // Example is one cleaned example, in the layout of the original
 // T_REx_example.json (before its integer relation ids). Word indices are
 // inclusive. Tokens and the strings are only valid during the callback
-// that receives the example: copy them to keep them.
+// that receives the example: copy them to keep them, and do not modify
+// Tokens (the examples of one sentence share it).
 type Example struct {
 	DocID     string
 	Tokens    []string
@@ -139,11 +141,18 @@ type Cleaner struct {
 	cp       []int32 // breakpoints (code point index, byte index) after each non-ASCII character
 	ascii    bool
 	textLen  int64 // length of the text in code points
+	cpHint   int   // byteOffset's last answer (count of breakpoints <= cp): tokens come in order
 	sentIdx  [][]int32
 	sentDone []bool
 	sentTok  [][]string // tokens of each sentence, made on first use in a document
 	tokDone  []bool
 	counts   Counts
+	// triples is the backing array of Document.Triples, reused between
+	// documents (sonic appends into a slice with capacity instead of
+	// allocating); its first `dirty` elements may hold values of an
+	// earlier document, the others are zero.
+	triples []Triple
+	dirty   int
 }
 
 // NewCleaner returns a Cleaner.
@@ -176,11 +185,12 @@ func (c *Cleaner) DecodePrefix(buf []byte) (*Document, int, bool) {
 	if len(buf) == 0 || buf[0] != '{' {
 		return nil, 0, false
 	}
-	d := &c.doc
-	*d = Document{}
+	d := c.resetDoc()
 	c.dec.Reset(unsafe.String(&buf[0], len(buf)))
 	c.dec.SetOptions(decoder.OptionNoValidateJSON | decoder.OptionCaseSensitive)
-	if err := c.dec.Decode(d); err != nil {
+	err := c.dec.Decode(d)
+	c.afterDecode(d)
+	if err != nil {
 		return nil, 0, false
 	}
 	n := c.dec.Pos()
@@ -197,16 +207,50 @@ func (c *Cleaner) DecodePrefix(buf []byte) (*Document, int, bool) {
 // checks its required keys and parses its boundary lists. The Document
 // refers to raw: it is valid until the next call.
 func (c *Cleaner) Decode(raw []byte) (*Document, error) {
-	d := &c.doc
-	*d = Document{}
 	if len(raw) == 0 {
+		c.doc = Document{}
 		return nil, &DocumentError{Msg: "empty document"}
 	}
+	d := c.resetDoc()
 	// No copy of the input: the decoded strings may refer to raw.
-	if err := sonicAPI.UnmarshalFromString(unsafe.String(&raw[0], len(raw)), d); err != nil {
+	err := sonicAPI.UnmarshalFromString(unsafe.String(&raw[0], len(raw)), d)
+	c.afterDecode(d)
+	if err != nil {
 		return nil, &DocumentError{Msg: "invalid document: " + shortErr(err)}
 	}
 	return c.check(d)
+}
+
+// resetDoc empties c.doc for the next decode, handing sonic the reusable
+// triples array with every element zero (sonic does not clear the
+// elements it reuses, and a key missing from a triple must stay nil).
+func (c *Cleaner) resetDoc() *Document {
+	clear(c.triples[:c.dirty])
+	c.dirty = 0
+	c.doc = Document{Triples: c.triples[:0]}
+	return &c.doc
+}
+
+// afterDecode takes back the triples array after a decode (sonic may have
+// grown it) and restores the meaning of a nil Triples: key missing.
+func (c *Cleaner) afterDecode(d *Document) {
+	t := d.Triples
+	switch {
+	case cap(t) > 0 && unsafe.SliceData(t) == unsafe.SliceData(c.triples):
+		// Ours, used for len(t) elements; an untouched (len 0) array means
+		// the key was missing ("triples": [] gives another, empty slice).
+		c.dirty = len(t)
+		if len(t) == 0 {
+			d.Triples = nil
+		}
+	case cap(t) > 0:
+		// Grown by sonic: its elements past len(t) are zero.
+		c.triples, c.dirty = t[:cap(t)], len(t)
+	default:
+		// null, [] or a failed decode: what sonic wrote to our array
+		// before is unknown, so clear it all next time.
+		c.dirty = len(c.triples)
+	}
 }
 
 // check validates the required keys of a decoded document and parses its
@@ -404,13 +448,14 @@ func (c *Cleaner) sentenceWords(sid int) []int32 {
 func (c *Cleaner) prepareText(text string) {
 	c.prepared = true
 	c.ascii = true
+	c.cpHint = 0
 	bp := c.cp[:0]
 	var cps int64
 	i := 0
+	tb := unsafe.Slice(unsafe.StringData(text), len(text))
 	for i < len(text) {
-		// Skip ASCII eight bytes at a time.
-		for i+8 <= len(text) && (uint64(text[i])|uint64(text[i+1])<<8|uint64(text[i+2])<<16|uint64(text[i+3])<<24|
-			uint64(text[i+4])<<32|uint64(text[i+5])<<40|uint64(text[i+6])<<48|uint64(text[i+7])<<56)&0x8080808080808080 == 0 {
+		// Skip ASCII eight bytes at a time (one load each).
+		for i+8 <= len(tb) && binary.LittleEndian.Uint64(tb[i:])&0x8080808080808080 == 0 {
 			i += 8
 			cps += 8
 		}
@@ -436,7 +481,33 @@ func (c *Cleaner) prepareText(text string) {
 // prepared text to a byte index.
 func (c *Cleaner) byteOffset(cp int64) int {
 	bp := c.cp
-	// Find the last breakpoint whose code point index is <= cp.
+	n := len(bp) / 2
+	// lo = the number of breakpoints whose code point index is <= cp.
+	// Tokens are mostly sliced in text order: start from the previous
+	// answer and step forward a little, else search.
+	lo := min(c.cpHint, n)
+	if lo > 0 && int64(bp[2*(lo-1)]) > cp {
+		lo = c.searchBreak(cp)
+	} else {
+		for steps := 0; lo < n && int64(bp[2*lo]) <= cp; steps++ {
+			if steps == 8 {
+				lo = c.searchBreak(cp)
+				break
+			}
+			lo++
+		}
+	}
+	c.cpHint = lo
+	if lo == 0 {
+		return int(cp)
+	}
+	return int(bp[2*(lo-1)+1]) + int(cp-int64(bp[2*(lo-1)]))
+}
+
+// searchBreak is the number of breakpoints whose code point index is
+// <= cp (binary search).
+func (c *Cleaner) searchBreak(cp int64) int {
+	bp := c.cp
 	lo, hi := 0, len(bp)/2
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -446,10 +517,7 @@ func (c *Cleaner) byteOffset(cp int64) int {
 			hi = m
 		}
 	}
-	if lo == 0 {
-		return int(cp)
-	}
-	return int(bp[2*(lo-1)+1]) + int(cp-int64(bp[2*(lo-1)]))
+	return lo
 }
 
 // slice is Python's text[a:b] on code points.

@@ -34,9 +34,9 @@ create_subdataset-relation-classification.ipynb: --drop relations (P31),
 drop relations with fewer than --min-per-relation examples, and a seeded
 split with exactly int((1 - dev-fraction) * N) train examples.
 
-Two streaming passes, bounded memory: every input is cleaned to an Arrow
-shard in OUT/shards (--workers inputs at a time), then the splits are built
-from the shards. Split membership depends only on each example's content
+Two streaming passes, bounded memory: every input is cleaned to a compact
+binary shard in OUT/shards (--workers inputs at a time), then the splits are
+built from the shards. Split membership depends only on each example's content
 and --seed (not on --workers or on the order of the inputs).
 
 Outputs in --out (all written atomically):

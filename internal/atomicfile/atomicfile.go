@@ -52,6 +52,11 @@ func Create(path string) (*File, error) {
 // Path returns the final path the file will have after Commit.
 func (f *File) Path() string { return f.path }
 
+// SetPath changes the final path that Commit publishes the file as (used
+// when the name depends on how many files a rotation produced). The new path
+// must be in the same folder as the temporary file.
+func (f *File) SetPath(path string) { f.path = path }
+
 // Commit flushes the file to disk, closes it and renames it to its final
 // path (replacing any previous file there).
 func (f *File) Commit() error {
