@@ -22,11 +22,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/kadapter/kadapter/internal/atomicfile"
 	"github.com/kadapter/kadapter/parser/conllu"
 )
 
@@ -97,27 +97,14 @@ func (m *Model) ParseSentence(s *conllu.Sentence) {
 
 // Save writes the model to path atomically (temporary file + rename).
 func (m *Model) Save(path string) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".model-*")
+	err := atomicfile.Write(path, func(w *bufio.Writer) error { return m.write(w) })
 	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := m.write(f); err != nil {
-		f.Close()
 		return fmt.Errorf("writing model %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
-// WriteTo writes the model file format to w.
+// write writes the model file format to w.
 func (m *Model) write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString(Magic)

@@ -216,3 +216,24 @@ func checkTree(t *testing.T, heads []int, rels []string) {
 		t.Fatalf("non-projective output %v", heads)
 	}
 }
+
+// FuzzRead feeds corrupted model files to Read: it must fail cleanly (or
+// load a model that parses without panicking), never panic.
+func FuzzRead(f *testing.F) {
+	m, _ := trainToy(f)
+	var buf bytes.Buffer
+	if err := m.write(&buf); err != nil {
+		f.Fatal(err)
+	}
+	good := buf.Bytes()
+	f.Add(good)
+	f.Add(good[:len(good)/3])
+	f.Add([]byte(Magic + "\x01\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Read(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		m.Parse([]string{"the", "dog", "sees", "a", "cat", "."})
+	})
+}

@@ -18,6 +18,7 @@ type ParseError struct {
 	Msg  string // what is wrong
 }
 
+// Error formats the error as "conllu: line N: problem".
 func (e *ParseError) Error() string { return fmt.Sprintf("conllu: line %d: %s", e.Line, e.Msg) }
 
 // Reader reads CoNLL-U sentences from an input stream.
