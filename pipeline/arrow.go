@@ -47,6 +47,7 @@ type kv struct {
 // orderedObject marshals as a JSON object keeping the key order.
 type orderedObject []kv
 
+// MarshalJSON writes the object with its keys in insertion order.
 func (o orderedObject) MarshalJSON() ([]byte, error) {
 	var b strings.Builder
 	b.WriteByte('{')
@@ -262,6 +263,7 @@ type countWriter struct {
 	n int64
 }
 
+// Write counts the bytes written through to the underlying writer.
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)

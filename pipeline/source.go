@@ -295,6 +295,7 @@ func decompress(r io.Reader, name string) (io.Reader, io.Closer, error) {
 
 type closerFunc func() error
 
+// Close calls the function.
 func (f closerFunc) Close() error { return f() }
 
 type countingReader struct {
@@ -302,6 +303,7 @@ type countingReader struct {
 	n *atomic.Int64
 }
 
+// Read reads from the underlying reader and adds the bytes read to the counter.
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
@@ -313,6 +315,7 @@ type multiCloser struct {
 	closers []io.Closer
 }
 
+// Close closes every closer in order and returns the first error.
 func (m *multiCloser) Close() error {
 	var errs []error
 	for _, c := range m.closers {

@@ -54,6 +54,7 @@ type DeviceError struct {
 	Err error
 }
 
+// Error describes the device that could not be used and why.
 func (e *DeviceError) Error() string {
 	return fmt.Sprintf("device %s is not available: ONNX Runtime (%s) could not enable the CUDA execution provider: %v\n"+
 		"The CUDA provider needs an ONNX Runtime build with CUDA (libonnxruntime_providers_cuda.so and "+
@@ -61,6 +62,7 @@ func (e *DeviceError) Error() string {
 		"and an NVIDIA GPU with a working driver; use --device cpu otherwise", e.Device, e.Library, e.Err, e.Library)
 }
 
+// Unwrap returns the underlying ONNX Runtime error.
 func (e *DeviceError) Unwrap() error { return e.Err }
 
 // appendDevice adds d's execution provider to opts (nothing for the CPU).

@@ -124,6 +124,7 @@ type LibraryError struct {
 	Tried []string
 }
 
+// Error lists every place that was tried and how to install the library.
 func (e *LibraryError) Error() string {
 	var b strings.Builder
 	b.WriteString("cannot load the ONNX Runtime library (libonnxruntime.so); looked at:\n")

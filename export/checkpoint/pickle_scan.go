@@ -24,6 +24,7 @@ func newSource(r io.ReaderAt, off, size int64) *source {
 
 func (s *source) remaining() int64 { return s.size - s.off }
 
+// ReadByte implements io.ByteReader over the bounded source.
 func (s *source) ReadByte() (byte, error) {
 	b, err := s.r.ReadByte()
 	if err != nil {

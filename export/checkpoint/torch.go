@@ -33,6 +33,7 @@ var littleEndianHost = func() bool {
 // storageClass is a torch.<Type>Storage global.
 type storageClass struct{ dtype DType }
 
+// Call builds the storage placeholder that a persistent id refers to.
 func (c *storageClass) Call(args ...any) (any, error) {
 	return nil, fmt.Errorf("torch storage class %s cannot be called", c.dtype)
 }
@@ -106,6 +107,7 @@ type tensorRef struct {
 // the older _rebuild_tensor (4 args).
 type rebuildTensor struct{}
 
+// Call implements torch._utils._rebuild_tensor_v2: a view of a storage.
 func (rebuildTensor) Call(args ...any) (any, error) {
 	if len(args) < 4 || len(args) > 7 {
 		return nil, fmt.Errorf("_rebuild_tensor: %d arguments, want 4 to 7", len(args))
@@ -132,6 +134,7 @@ func (rebuildTensor) Call(args ...any) (any, error) {
 // rebuildParameter implements torch._utils._rebuild_parameter(data, requires_grad, hooks).
 type rebuildParameter struct{}
 
+// Call implements torch._utils._rebuild_parameter: the wrapped tensor.
 func (rebuildParameter) Call(args ...any) (any, error) {
 	if len(args) < 1 {
 		return nil, fmt.Errorf("_rebuild_parameter: no arguments")
@@ -148,6 +151,7 @@ func (rebuildParameter) Call(args ...any) (any, error) {
 // the tensor is func(*args); the type and state are dropped.
 type rebuildFromType struct{}
 
+// Call implements torch._utils._rebuild_from_type(_v2): the wrapped tensor.
 func (rebuildFromType) Call(args ...any) (any, error) {
 	if len(args) != 4 {
 		return nil, fmt.Errorf("_rebuild_from_type_v2: %d arguments, want 4", len(args))
@@ -174,6 +178,7 @@ func (rebuildFromType) Call(args ...any) (any, error) {
 // passed to _rebuild_from_type_v2; it cannot be called.
 type tensorType struct{ name string }
 
+// Call builds an empty tensor of the legacy tensor type (torch.FloatTensor() and kin).
 func (c tensorType) Call(args ...any) (any, error) {
 	return nil, fmt.Errorf("class %s cannot be instantiated from a state dict", c.name)
 }
