@@ -4,7 +4,9 @@
 //	go run ./bench/krun gen DIR    random RoBERTa-base-sized weights (12 layers,
 //	                               hidden 768) + fac/lin adapters + TACRED head as
 //	                               torch zip checkpoints, and the input batches
-//	go run ./bench/krun ort MODEL DIR   ONNX Runtime throughput on those batches
+//	go run ./bench/krun ort MODEL[,MODEL...] DIR   ONNX Runtime throughput on
+//	                               those batches (models in turn, pass by pass)
+//	go run ./bench/krun profile MODEL DIR OUT   ORT profile + optimized graph
 //
 // Sizes come from the environment (BENCH_LAYERS, BENCH_HIDDEN, BENCH_HEADS,
 // BENCH_VOCAB, BENCH_BATCHES, BENCH_BATCH, BENCH_SEQ, BENCH_THREADS); see
@@ -18,7 +20,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kadapter/kadapter/export/checkpoint"
@@ -40,7 +44,7 @@ func env(name string, def int) int {
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: krun-bench gen DIR | krun-bench ort MODEL DIR")
+		fmt.Fprintln(os.Stderr, "usage: krun-bench gen DIR | krun-bench ort MODEL[,MODEL...] DIR | krun-bench profile MODEL DIR OUT")
 		os.Exit(2)
 	}
 	var err error
@@ -53,6 +57,12 @@ func main() {
 			break
 		}
 		err = runORT(os.Args[2], os.Args[3])
+	case "profile":
+		if len(os.Args) < 5 {
+			err = fmt.Errorf("profile needs MODEL, DIR and OUT")
+			break
+		}
+		err = profileORT(os.Args[2], os.Args[3], os.Args[4])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -73,7 +83,7 @@ func readSizes() sizes {
 	return sizes{
 		layers: env("BENCH_LAYERS", 12), hidden: h, heads: env("BENCH_HEADS", 12), inter: 4 * h,
 		vocab: env("BENCH_VOCAB", 50265), adapter: 768, adapterLayers: 2, adapterInter: 3072,
-		batches: env("BENCH_BATCHES", 4), batch: env("BENCH_BATCH", 4), seq: env("BENCH_SEQ", 64),
+		batches: env("BENCH_BATCHES", 8), batch: env("BENCH_BATCH", 4), seq: env("BENCH_SEQ", 64),
 	}
 }
 
@@ -210,17 +220,28 @@ func ones(n int) []float32 {
 	return o
 }
 
-// runORT times the batches through ONNX Runtime (one warm-up batch first)
-// and writes the logits to DIR/ort_logits.npy for the PyTorch comparison.
-func runORT(model, dir string) error {
+// runORT times the batches through ONNX Runtime for each model of the
+// comma-separated list MODELS (opened side by side): one warm-up batch
+// each, then BENCH_REPEATS (3) timed passes over all batches, the models
+// taking turns pass by pass so that a change in machine load hits them
+// alike. It prints one JSON line per model (median and best pass) and
+// writes each model's logits to DIR/ort_logits.npy (the first model) and
+// DIR/ort_logits.<i>.npy (the others).
+func runORT(models, dir string) error {
 	threads := env("BENCH_THREADS", 1)
-	t0 := time.Now()
-	sess, err := krt.Open(model, krt.Options{IntraOpThreads: threads, InterOpThreads: 1})
-	if err != nil {
-		return err
+	repeats := max(env("BENCH_REPEATS", 3), 1)
+	paths := strings.Split(models, ",")
+	sessions := make([]*krt.Session, len(paths))
+	loads := make([]float64, len(paths))
+	for i, p := range paths {
+		t0 := time.Now()
+		sess, err := krt.Open(p, krt.Options{IntraOpThreads: threads, InterOpThreads: 1})
+		if err != nil {
+			return err
+		}
+		defer sess.Close()
+		sessions[i], loads[i] = sess, time.Since(t0).Seconds()
 	}
-	defer sess.Close()
-	load := time.Since(t0)
 	read := func(name string) (*npy.Array, error) { return npy.ReadFile(filepath.Join(dir, "inputs", name+".npy")) }
 	ids, err := read("input_ids")
 	if err != nil {
@@ -240,25 +261,47 @@ func runORT(model, dir string) error {
 		}
 	}
 	ctx := context.Background()
-	if _, err := sess.Run(ctx, batch(0)); err != nil {
-		return err
-	}
-	var logits []float32
-	start := time.Now()
-	for i := 0; i < nb; i++ {
-		out, err := sess.Run(ctx, batch(i))
-		if err != nil {
+	for _, sess := range sessions {
+		if _, err := sess.Run(ctx, batch(0)); err != nil {
 			return err
 		}
-		logits = append(logits, out["logits"].Data.([]float32)...)
 	}
-	el := time.Since(start).Seconds()
-	if err := npy.WriteFile(filepath.Join(dir, "ort_logits.npy"), &npy.Array{DType: npy.Float32, Shape: []int{nb * bs, len(logits) / (nb * bs)}, Float32: logits}); err != nil {
-		return err
+	logits := make([][]float32, len(paths))
+	passes := make([][]float64, len(paths))
+	for r := 0; r < repeats; r++ {
+		for m, sess := range sessions {
+			logits[m] = logits[m][:0]
+			start := time.Now()
+			for i := 0; i < nb; i++ {
+				out, err := sess.Run(ctx, batch(i))
+				if err != nil {
+					return err
+				}
+				logits[m] = append(logits[m], out["logits"].Data.([]float32)...)
+			}
+			passes[m] = append(passes[m], time.Since(start).Seconds())
+		}
 	}
-	res := map[string]any{"engine": "onnxruntime " + krt.Version(), "threads": threads, "batches": nb, "batch": bs, "seq": L,
-		"seconds": el, "sequences_per_second": float64(nb*bs) / el, "session_load_seconds": load.Seconds()}
-	b, _ := json.Marshal(res)
-	fmt.Println(string(b))
+	for m, p := range paths {
+		name := "ort_logits.npy"
+		if m > 0 {
+			name = fmt.Sprintf("ort_logits.%d.npy", m)
+		}
+		if err := npy.WriteFile(filepath.Join(dir, name), &npy.Array{DType: npy.Float32, Shape: []int{nb * bs, len(logits[m]) / (nb * bs)}, Float32: logits[m]}); err != nil {
+			return err
+		}
+		sorted := append([]float64(nil), passes[m]...)
+		sort.Float64s(sorted)
+		med := sorted[len(sorted)/2]
+		if len(sorted)%2 == 0 {
+			med = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+		}
+		res := map[string]any{"engine": "onnxruntime " + krt.Version(), "model": p, "threads": threads, "batches": nb, "batch": bs, "seq": L,
+			"repeats": repeats, "pass_seconds": passes[m], "seconds": med,
+			"sequences_per_second": float64(nb*bs) / med, "best_sequences_per_second": float64(nb*bs) / sorted[0],
+			"session_load_seconds": loads[m]}
+		b, _ := json.Marshal(res)
+		fmt.Println(string(b))
+	}
 	return nil
 }

@@ -78,6 +78,7 @@ features task), then the --expose intermediates. See docs/export.md.`, env.Stder
 	bRateS := fs.String("b-rate", "", "cosmosqa: weight of the adapter chain output (required for cosmosqa)")
 	maxSeq := fs.Int("max-seq-length", 0, "find-head: expected max_seq_length (checked against out_proj's rows; 0 = take it from the weights)")
 	expose := fs.String("expose", "", "comma-separated intermediates to add as outputs (listed in docs/export.md and in the --json summary's exposable field)")
+	allPos := fs.Bool("all-positions", false, "tacred, trex-rc, openentity, figer, cosmosqa: run the last layers on every position even without --expose (by default they run only on the rows the head reads: the markers, or position 0 for cosmosqa; same logits)")
 	external := fs.Bool("external-data", false, "write initializers to OUT.data even when the model is under 2 GB")
 	out := fs.String("out", "", "ONNX file to write (required; written atomically)")
 	asJSON := fs.Bool("json", false, "print a machine-readable summary on stdout")
@@ -107,7 +108,7 @@ features task), then the --expose intermediates. See docs/export.md.`, env.Stder
 	if *skip == 1 || *skip < 0 {
 		return cli.Usagef("--adapter-skip-layers must be 0 or at least 2 (1 makes the original raise IndexError)")
 	}
-	spec := models.Spec{Task: task, Fusion: *fusion, Expose: cli.SplitList(*expose),
+	spec := models.Spec{Task: task, Fusion: *fusion, Expose: cli.SplitList(*expose), AllPositions: *allPos,
 		Adapter: models.AdapterConfig{List: taps, Heads: *heads, SkipLayers: *skip}}
 	aRate, bRate := math.NaN(), math.NaN()
 	for _, r := range []struct {

@@ -42,21 +42,35 @@ func (w *Weights) inferAdapter(prefix string, hidden int, cfg *AdapterConfig) (i
 // adapter is one Adapter under prefix ("fac_adapter.adapter.0"):
 // x + up(encoder(down(x))), the encoder attending to every position
 // (all-zero mask: the input padding mask is never passed, spec §2).
-func (b *builder) adapter(x *graph.Value, prefix string, hidden int, cfg AdapterConfig) *graph.Value {
+//
+// sel non-nil ([B,P] int64 positions) computes the last encoder layer,
+// the up-projection and the residual for those rows only ([B,P,hidden]).
+func (b *builder) adapter(x *graph.Value, prefix string, hidden int, cfg AdapterConfig, sel *graph.Value) *graph.Value {
 	d := b.linear(x, prefix+".down_project", hidden, cfg.Size)
 	for j := 0; j < cfg.Layers; j++ {
-		d = b.bertLayer(d, prefixf("%s.encoder.layer.%d", prefix, j), attnSpec{cfg.Size, cfg.Heads}, cfg.Intermediate, nil, cfg.Eps)
+		var at *graph.Value
+		if j == cfg.Layers-1 {
+			at = sel
+		}
+		d = b.bertLayerAt(d, at, prefixf("%s.encoder.layer.%d", prefix, j), attnSpec{cfg.Size, cfg.Heads}, cfg.Intermediate, nil, cfg.Eps)
 	}
 	u := b.linear(d, prefix+".up_project", cfg.Size, hidden)
 	var y *graph.Value
-	b.g.Within(prefix, func() { y = b.g.Add(x, u) })
+	b.g.Within(prefix, func() {
+		if sel != nil {
+			x = b.rowsAt(x, sel, hidden)
+		}
+		y = b.g.Add(x, u)
+	})
 	return y
 }
 
 // chain runs the adapters of one knowledge type over the hidden-state
 // list exactly as AdapterModel.forward (spec §3) and returns the final
-// output and the list of each adapter's output.
-func (b *builder) chain(hs []*graph.Value, prefix string, hidden int, cfg AdapterConfig) (*graph.Value, []*graph.Value) {
+// output and the list of each adapter's output. sel non-nil ([B,P] int64
+// positions) computes the last adapter's final layer for those rows only,
+// so the final output is [B,P,hidden] (and so is the list's last entry).
+func (b *builder) chain(hs []*graph.Value, prefix string, hidden int, cfg AdapterConfig, sel *graph.Value) (*graph.Value, []*graph.Value) {
 	var last *graph.Value // nil stands for the zero tensor upstream starts from
 	var outs []*graph.Value
 	for k, tap := range cfg.List {
@@ -64,11 +78,20 @@ func (b *builder) chain(hs []*graph.Value, prefix string, hidden int, cfg Adapte
 		if last != nil {
 			b.g.Within(prefixf("%s.adapter.%d", prefix, k), func() { in = b.g.Add(in, last) })
 		}
-		last = b.adapter(in, prefixf("%s.adapter.%d", prefix, k), hidden, cfg)
+		var at *graph.Value
+		if k == len(cfg.List)-1 {
+			at = sel
+		}
+		last = b.adapter(in, prefixf("%s.adapter.%d", prefix, k), hidden, cfg, at)
 		outs = append(outs, last)
 		if s := cfg.SkipLayers; s >= 1 && len(outs)%s == 0 {
 			skip := outs[len(outs)/s] // IndexError upstream when s == 1; rejected earlier
-			b.g.Within(prefixf("%s.skip.%d", prefix, k), func() { last = b.g.Add(last, skip) })
+			b.g.Within(prefixf("%s.skip.%d", prefix, k), func() {
+				if at != nil && skip != last {
+					skip = b.rowsAt(skip, at, hidden)
+				}
+				last = b.g.Add(last, skip)
+			})
 		}
 	}
 	return last, outs

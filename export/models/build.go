@@ -77,6 +77,13 @@ type Spec struct {
 	ARate, BRate float64
 	// Expose names intermediates to add as outputs after logits.
 	Expose []string
+	// AllPositions keeps every position through the last layers. By
+	// default, when nothing is exposed, the heads that read only some
+	// positions (the markers of tacred, trex-rc, openentity, figer;
+	// position 0 of cosmosqa) get a graph that runs RoBERTa's last layer,
+	// each chain's last adapter layer and the fusion on those rows only:
+	// the same logits for less work.
+	AllPositions bool
 }
 
 // Interface describes a built graph's inputs and outputs.
@@ -182,24 +189,71 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 		posInputs = []*graph.Value{g.Input("entity_pos", graph.Int64, batch)}
 	}
 
-	hs := b.roberta(c, ids, mask)
+	// Marker-position pruning (see Spec.AllPositions): sel [B,P] holds the
+	// positions the head reads; every value computed at sel is [B,P,H] and
+	// the head indexes P. Exposure is then impossible (the intermediates
+	// are partial), so the names are only listed.
+	var sel *graph.Value
+	if !spec.AllPositions && len(spec.Expose) == 0 {
+		g.Within("positions", func() {
+			switch {
+			case len(posInputs) > 0:
+				us := make([]*graph.Value, len(posInputs))
+				for i, p := range posInputs {
+					us[i] = g.Unsqueeze(p, 1)
+				}
+				sel = g.Concat(1, us...)
+			case spec.Task == TaskCosmosQA: // the head reads position 0
+				sel = g.Mul(g.Gather(ids, g.ConstInts(0), 1), g.ScalarInt(0))
+			}
+		})
+	}
+	lastSel := sel // RoBERTa's last layer only when no adapter taps it
+	for _, kind := range kinds {
+		for _, t := range chains[kind].List {
+			if t == c.NumHiddenLayers {
+				lastSel = nil
+			}
+		}
+	}
+	var listed []string
+	expose := func(name string, v func() *graph.Value) {
+		if sel != nil {
+			listed = append(listed, name)
+			return
+		}
+		g.Expose(name, v())
+	}
+
+	hs := b.roberta(c, ids, mask, lastSel)
 	seqOut := hs[len(hs)-1]
-	g.Expose("roberta_sequence_output", seqOut)
+	if sel != nil && lastSel == nil {
+		g.Within("positions", func() { seqOut = b.rowsAt(seqOut, sel, h) })
+	}
+	expose("roberta_sequence_output", func() *graph.Value { return seqOut })
 	g.Within("expose", func() {
-		g.Expose("roberta_hidden_states", b.stack(hs))
-		g.Expose("roberta_pooled_output", b.pooler(c, seqOut))
+		expose("roberta_hidden_states", func() *graph.Value { return b.stack(hs) })
+		expose("roberta_pooled_output", func() *graph.Value { return b.pooler(c, seqOut) })
 	})
 
 	outs := map[string]*graph.Value{}
 	for _, kind := range kinds {
-		last, list := b.chain(hs, kind+"_adapter", h, chains[kind])
+		last, list := b.chain(hs, kind+"_adapter", h, chains[kind], sel)
 		outs[kind] = last
-		g.Expose(kind+"_adapter_output", last)
-		g.Within("expose", func() { g.Expose(kind+"_adapter_outputs", b.stack(list)) })
+		expose(kind+"_adapter_output", func() *graph.Value { return last })
+		g.Within("expose", func() { expose(kind+"_adapter_outputs", func() *graph.Value { return b.stack(list) }) })
 		if spec.Task == TaskPretrainFac || spec.Task == TaskPretrainLin {
-			g.Expose("adapter_output", g.Identity(outs[kind]))
-			g.Within("expose", func() { g.Expose("adapter_outputs", b.stack(list)) })
+			expose("adapter_output", func() *graph.Value { return g.Identity(outs[kind]) })
+			g.Within("expose", func() { expose("adapter_outputs", func() *graph.Value { return b.stack(list) }) })
 		}
+	}
+	// at returns row i of the head's input: x[b, pos_i[b]] in full, or
+	// x[b, i] when x holds the sel rows.
+	at := func(x *graph.Value, i int) *graph.Value {
+		if sel != nil {
+			return g.Gather(x, g.ScalarInt(int64(i)), 1)
+		}
+		return b.pick(x, posInputs[i], h)
 	}
 
 	var logits *graph.Value
@@ -207,8 +261,8 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 	case TaskPretrainFac:
 		g.Within("head", func() {
 			com := b.linear(g.Concat(-1, seqOut, outs["fac"]), "com_dense", 2*h, h)
-			g.Expose("com_features", com)
-			subj, obj := b.pick(com, posInputs[0], h), b.pick(com, posInputs[1], h)
+			expose("com_features", func() *graph.Value { return com })
+			subj, obj := at(com, 0), at(com, 1)
 			g.Expose("subj_output", subj)
 			g.Expose("obj_output", obj)
 			x := b.linear(g.Concat(-1, subj, obj), "dense", 2*h, h)
@@ -238,8 +292,8 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 					models[kind] = g.Add(a, bb)
 				}
 			})
-			g.Expose(pre+"_chain_output", g.Identity(outs[kind]))
-			g.Expose(pre+"_model_output", models[kind])
+			expose(pre+"_chain_output", func() *graph.Value { return g.Identity(outs[kind]) })
+			expose(pre+"_model_output", func() *graph.Value { return models[kind] })
 		}
 		t := b.fuse(spec.Fusion, seqOut, models, kinds, h)
 		g.Within("head", func() {
@@ -256,12 +310,12 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 		g.Within("head", func() {
 			var x *graph.Value
 			if spec.Task == TaskTACRED {
-				subj, obj := b.pick(t, posInputs[0], h), b.pick(t, posInputs[1], h)
+				subj, obj := at(t, 0), at(t, 1)
 				g.Expose("subj_output", subj)
 				g.Expose("obj_output", obj)
 				x = b.linear(g.Concat(-1, subj, obj), "dense", 2*h, h)
 			} else {
-				e := b.pick(t, posInputs[0], h)
+				e := at(t, 0)
 				g.Expose("entity_output", e)
 				x = b.linear(e, "dense", h, h)
 			}
@@ -286,7 +340,7 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 		v := g.OutputValue(n)
 		iface.Outputs = append(iface.Outputs, IOSpec{n, v.DType.String(), v.Shape.String()})
 	}
-	iface.Exposable = g.Exposable()
+	iface.Exposable = append(g.Exposable(), listed...)
 	sort.Strings(iface.Exposable)
 	return g, iface, nil
 }

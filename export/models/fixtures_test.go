@@ -143,16 +143,27 @@ func TestFixtures(t *testing.T) {
 	for _, c := range fixtureCases {
 		for _, format := range []string{"legacy", "zip"} {
 			t.Run(c.name+"/"+format, func(t *testing.T) {
-				runFixture(t, root, c, format, false, krt.OptAll)
+				runFixture(t, root, c, format, false, krt.OptAll, withExposed)
+			})
+		}
+	}
+	// Without exposed intermediates the marker-position heads run their
+	// last layers on the marker rows only: the logits must not change.
+	for _, c := range fixtureCases {
+		if len(c.positions) > 0 || c.task == models.TaskCosmosQA {
+			t.Run(c.name+"/marker_rows", func(t *testing.T) {
+				runFixture(t, root, c, "legacy", false, krt.OptAll, withMarkerRows)
 			})
 		}
 	}
 	// The external-data layout (used above 2 GB) must load and give the
 	// same numbers.
-	t.Run("tacred/external_data", func(t *testing.T) { runFixture(t, root, caseNamed(t, "tacred"), "legacy", true, krt.OptAll) })
+	t.Run("tacred/external_data", func(t *testing.T) {
+		runFixture(t, root, caseNamed(t, "tacred"), "legacy", true, krt.OptAll, withExposed)
+	})
 	// The numbers must not depend on ONNX Runtime's fusions.
 	t.Run("cosmosqa/no_graph_optimization", func(t *testing.T) {
-		runFixture(t, root, caseNamed(t, "cosmosqa"), "legacy", false, krt.OptDisable)
+		runFixture(t, root, caseNamed(t, "cosmosqa"), "legacy", false, krt.OptDisable, withExposed)
 	})
 }
 
@@ -166,7 +177,17 @@ func caseNamed(t *testing.T, name string) fixtureCase {
 	return fixtureCase{}
 }
 
-func runFixture(t *testing.T, root string, c fixtureCase, format string, external bool, opt krt.OptLevel) {
+// The graph variants runFixture builds.
+const (
+	// withExposed adds every referenced intermediate as an output (and so
+	// keeps all positions).
+	withExposed = iota
+	// withMarkerRows exposes nothing and checks the main output only: the
+	// pruned graph of the marker-position heads.
+	withMarkerRows
+)
+
+func runFixture(t *testing.T, root string, c fixtureCase, format string, external bool, opt krt.OptLevel, variant int) {
 	src := sources(root, c, format)
 	w, cfg, err := models.LoadWeights(c.task, src)
 	if err != nil {
@@ -177,7 +198,19 @@ func runFixture(t *testing.T, root string, c fixtureCase, format string, externa
 	if c.task == models.TaskFeatures {
 		main = "features"
 	}
-	for _, out := range sortedValues(c.refs) {
+	refs := c.refs
+	if variant == withMarkerRows {
+		refs = map[string]string{}
+		for ref, out := range c.refs {
+			if out == main {
+				refs[ref] = out
+			}
+		}
+		if len(refs) == 0 {
+			t.Fatalf("case %s has no reference for %s", c.name, main)
+		}
+	}
+	for _, out := range sortedValues(refs) {
 		if out != main {
 			spec.Expose = append(spec.Expose, out)
 		}
@@ -217,7 +250,10 @@ func runFixture(t *testing.T, root string, c fixtureCase, format string, externa
 	if err != nil {
 		t.Fatal(err)
 	}
-	for ref, out := range c.refs {
+	if variant == withMarkerRows && len(outs) != 1 {
+		t.Fatalf("pruned graph has outputs %v, want only %s", len(outs), main)
+	}
+	for ref, out := range refs {
 		want := readNpy(t, filepath.Join(root, c.dir, "ref_float64", ref+".npy"))
 		got, ok := outs[out]
 		if !ok {

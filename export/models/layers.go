@@ -74,13 +74,20 @@ type attnSpec struct {
 // additive [B,1,1,L] mask or nil for none (the adapters). It returns the
 // context [B,L,H] and the probabilities [B,heads,L,L].
 func (b *builder) selfAttention(x *graph.Value, prefix string, s attnSpec, mask *graph.Value) (*graph.Value, *graph.Value) {
+	return b.selfAttentionAt(x, x, prefix, s, mask)
+}
+
+// selfAttentionAt is selfAttention with the queries taken from xq
+// ([B,P,H], rows of x) and the keys and values from every row of x: the
+// context comes back for the P query rows only ([B,P,H]).
+func (b *builder) selfAttentionAt(x, xq *graph.Value, prefix string, s attnSpec, mask *graph.Value) (*graph.Value, *graph.Value) {
 	g := b.g
 	h, n := s.hidden, s.heads
 	d := int64(h / n)
 	var ctx, probs *graph.Value
 	g.Within(prefix, func() {
 		split := func(v *graph.Value) *graph.Value { return g.Reshape(v, 0, 0, int64(n), d) }
-		q := g.Transpose(split(b.linear(x, prefix+".query", h, h)), 0, 2, 1, 3)
+		q := g.Transpose(split(b.linear(xq, prefix+".query", h, h)), 0, 2, 1, 3)
 		k := g.Transpose(split(b.linear(x, prefix+".key", h, h)), 0, 2, 3, 1)
 		v := g.Transpose(split(b.linear(x, prefix+".value", h, h)), 0, 2, 1, 3)
 		scores := g.Div(g.MatMul(q, k), g.Scalar(float32(math.Sqrt(float64(d)))))
@@ -109,7 +116,26 @@ func (b *builder) attention(x *graph.Value, prefix string, s attnSpec, mask *gra
 // bertLayer is one post-LayerNorm BERT layer under prefix
 // ("….encoder.layer.i").
 func (b *builder) bertLayer(x *graph.Value, prefix string, s attnSpec, inter int, mask *graph.Value, eps float64) *graph.Value {
-	a, _ := b.attention(x, prefix+".attention", s, mask, eps)
+	return b.bertLayerAt(x, nil, prefix, s, inter, mask, eps)
+}
+
+// bertLayerAt is bertLayer computed for the rows sel ([B,P] int64
+// positions) only: keys and values still come from every row of x, the
+// queries, the residuals and the feed-forward part from the selected rows,
+// so the result is rows sel of bertLayer's ([B,P,H]) with the same
+// arithmetic per row. sel nil is bertLayer.
+func (b *builder) bertLayerAt(x, sel *graph.Value, prefix string, s attnSpec, inter int, mask *graph.Value, eps float64) *graph.Value {
+	var a *graph.Value
+	if sel == nil {
+		a, _ = b.attention(x, prefix+".attention", s, mask, eps)
+	} else {
+		xq := b.rowsAt(x, sel, s.hidden)
+		ctx, _ := b.selfAttentionAt(x, xq, prefix+".attention.self", s, mask)
+		b.g.Within(prefix+".attention.output", func() {
+			o := b.linear(ctx, prefix+".attention.output.dense", s.hidden, s.hidden)
+			a = b.layerNorm(b.g.Add(o, xq), prefix+".attention.output.LayerNorm", s.hidden, eps)
+		})
+	}
 	var y *graph.Value
 	b.g.Within(prefix, func() {
 		i := b.gelu(b.linear(a, prefix+".intermediate.dense", s.hidden, inter))
@@ -122,7 +148,11 @@ func (b *builder) bertLayer(x *graph.Value, prefix string, s attnSpec, inter int
 // roberta runs the RoBERTa encoder on ids/mask ([B,L] int64) and returns
 // the hidden-state list: index 0 the embeddings (after LayerNorm), index i
 // the output of layer i.
-func (b *builder) roberta(c RobertaConfig, ids, mask *graph.Value) []*graph.Value {
+//
+// sel non-nil ([B,P] int64 positions) computes the last layer for those
+// rows only: the last hidden state is then [B,P,H] (rows sel of the full
+// one); the caller must not tap it for an adapter.
+func (b *builder) roberta(c RobertaConfig, ids, mask, sel *graph.Value) []*graph.Value {
 	g := b.g
 	h := c.HiddenSize
 	var hs []*graph.Value
@@ -148,7 +178,11 @@ func (b *builder) roberta(c RobertaConfig, ids, mask *graph.Value) []*graph.Valu
 		})
 		x := emb
 		for i := 0; i < c.NumHiddenLayers; i++ {
-			x = b.bertLayer(x, prefixf("roberta.encoder.layer.%d", i),
+			var at *graph.Value
+			if i == c.NumHiddenLayers-1 {
+				at = sel
+			}
+			x = b.bertLayerAt(x, at, prefixf("roberta.encoder.layer.%d", i),
 				attnSpec{h, c.NumAttentionHeads}, c.IntermediateSize, ext, c.LayerNormEps)
 			hs = append(hs, x)
 		}
@@ -188,6 +222,12 @@ func (b *builder) pick(x, pos *graph.Value, h int) *graph.Value {
 	g := b.g
 	idx := g.Expand(g.Unsqueeze(pos, 1, 2), 1, 1, int64(h))
 	return g.Squeeze(g.GatherElements(x, idx, 1), 1)
+}
+
+// rowsAt returns x[b, sel[b, p], :] for x [B,L,H] and sel int64 [B,P].
+func (b *builder) rowsAt(x, sel *graph.Value, h int) *graph.Value {
+	g := b.g
+	return g.GatherElements(x, g.Expand(g.Unsqueeze(sel, 2), 1, 1, int64(h)), 1)
 }
 
 // transpose returns the [cols,rows] transpose of a row-major [rows,cols]
