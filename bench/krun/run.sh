@@ -19,7 +19,7 @@
 # pass by pass.
 #
 # Environment: BENCH_DIR (default /tmp/kadapter-bench-krun), BENCH_THREADS
-# (1; a comma list such as 1,2 runs each count), BENCH_REPEATS (3),
+# (1,2: a comma list, each count is run), BENCH_REPEATS (3),
 # BENCH_BATCHES (8), BENCH_BATCH (4), BENCH_SEQ (64), BENCH_LAYERS (12),
 # BENCH_HIDDEN (768), BENCH_HEADS (12), BENCH_VOCAB (50265),
 # BENCH_FULL_GRAPH (1), BENCH_OPENBLAS (auto), BENCH_SYSTEM_BLAS (0),
@@ -29,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=${BENCH_DIR:-/tmp/kadapter-bench-krun}
 py=${PYTHON:-/usr/bin/python3}
-threads_list=${BENCH_THREADS:-1}
+threads_list=${BENCH_THREADS:-1,2}
 export BENCH_REPEATS=${BENCH_REPEATS:-3}
 full_graph=${BENCH_FULL_GRAPH:-1}
 export ONNXRUNTIME_LIB=${ONNXRUNTIME_LIB:-$(scripts/fetch-onnxruntime.sh)}
@@ -102,7 +102,11 @@ for threads in ${threads_list//,/ }; do
   fi
   if [ "$openblas" != none ]; then
     echo "== PyTorch, OpenBLAS from $openblas ($threads thread(s))"
-    torch_ob=$(OPENBLAS_NUM_THREADS=$threads LD_LIBRARY_PATH="$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    # OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP workers otherwise spin between
+    # ops and starve OpenBLAS's own threads (measured: 2.31 seq/s with 2
+    # threads, below its 1-thread 3.28; 5.23 with PASSIVE). PyTorch's best
+    # configuration is the fair baseline.
+    torch_ob=$(OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} OPENBLAS_NUM_THREADS=$threads LD_LIBRARY_PATH="$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
       "$py" bench/krun/torch_ref.py "$dir" "$taps" 12 "$threads")
     echo "$torch_ob"
     record torch_openblas "$threads" "$torch_ob"
