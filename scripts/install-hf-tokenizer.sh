@@ -16,8 +16,8 @@ if [ ! -d "$src" ]; then
 fi
 if [ ! -d "$dir/node_modules/tokenizers" ] || ! cmp -s "$src/package.json" "$dir/package.json"; then
   mkdir -p "$dir"
-  cp "$src"/package.json "$src"/encode.js "$dir"/
+  install -m 0644 "$src/package.json" "$dir/package.json"
   (cd "$dir" && npm install --silent --no-audit --no-fund >/dev/null)
 fi
-cp "$src"/encode.js "$dir"/
+install -m 0644 "$src/encode.js" "$dir/encode.js"
 echo "$dir"
