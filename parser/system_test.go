@@ -79,7 +79,6 @@ func randomProjective(rng *rand.Rand, n int) []int {
 			h[c] = head
 			build(c, lo, c-1)
 			build(c, c+1, hi)
-			_ = head
 		}
 		build(root, 1, root-1)
 		build(root, root+1, n)

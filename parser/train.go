@@ -398,20 +398,6 @@ func uposAccuracy(t *tagger, gold []*conllu.Sentence) float64 {
 	return float64(right) / float64(max(total, 1))
 }
 
-func tagAccuracy(t *tagger, data []taggerData) float64 {
-	right, total := 0, 0
-	for _, s := range data {
-		p := t.tag(s.words)
-		for i, g := range s.gold {
-			if p[i] == g {
-				right++
-			}
-			total++
-		}
-	}
-	return float64(right) / float64(max(total, 1))
-}
-
 // parseAccuracy parses dev with the given tags; UAS/LAS in percent, LAS on
 // universal relations (subtypes ignored) as in the CoNLL 2018 evaluation.
 func parseAccuracy(p *depParser, dv []*conllu.Sentence, wh [][]uint64, tags [][]int, workers int) (float64, float64) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -68,7 +69,7 @@ func TestArrayReader(t *testing.T) {
 		{name: "trailing comma", in: `[1,]`, want: []string{"1"}, errSub: "expected an element after ','", errOff: 3},
 		{name: "trailing garbage", in: `[1] x`, want: []string{"1"}, errSub: "after the end of the JSON array", errOff: 4},
 		{name: "stray close", in: `[}]`, errSub: "unexpected \"}\"", errOff: 1},
-		{name: "too large skipped", in: `[{"a":1}, ` + bigStr + `, {"b":2}]`, maxElem: 100, want: []string{`{"a":1}`, "<too large>", `{"b":2}`}},
+		{name: "too large skipped", in: `[{"a":1}, ` + bigStr + `, {"b":2}]`, maxElem: 100, want: []string{`{"a":1}`, "<too large>", `{"b":2}`}, offs: []int64{1, 10, 314}},
 		{name: "too large object", in: `[{"a":"` + strings.Repeat("[", 500) + `"}, 3]`, maxElem: 64, want: []string{"<too large>", "3"}},
 	}
 	for _, tc := range tests {
@@ -90,24 +91,12 @@ func TestArrayReader(t *testing.T) {
 				if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 					t.Fatalf("%s (oneByte=%v buf=%d): got %q want %q", tc.name, oneByte, bufSize, got, tc.want)
 				}
-				if tc.offs != nil && !equalInts(offs, tc.offs) {
+				if tc.offs != nil && !slices.Equal(offs, tc.offs) {
 					t.Fatalf("%s: offsets %v want %v", tc.name, offs, tc.offs)
 				}
 			}
 		}
 	}
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestArrayReaderOffsets(t *testing.T) {
@@ -116,8 +105,20 @@ func TestArrayReaderOffsets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalInts(offs, []int64{2, 13}) {
+	if !slices.Equal(offs, []int64{2, 13}) {
 		t.Fatalf("offsets %v", offs)
+	}
+	// InputOffset counts the bytes consumed: all of them after io.EOF.
+	a := NewArrayReader(strings.NewReader(in), "in.json", ArrayOptions{BufferSize: 64})
+	for {
+		if _, err := a.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.InputOffset() != int64(len(in)) {
+		t.Fatalf("InputOffset %d after io.EOF, want %d", a.InputOffset(), len(in))
 	}
 }
 

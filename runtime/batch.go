@@ -115,6 +115,7 @@ func (s *Session) EachRow(ctx context.Context, rows []Row, opt BatchOptions, fn 
 		return fmt.Errorf("fixed padding needs the maximum sequence length (MaxLen)")
 	}
 	choices := -1
+	lens := make([]int, len(rows))
 	for i, r := range rows {
 		if len(r.Seqs) == 0 {
 			return fmt.Errorf("row %d has no sequence", i)
@@ -126,8 +127,9 @@ func (s *Session) EachRow(ctx context.Context, rows []Row, opt BatchOptions, fn 
 			return fmt.Errorf("row %d has %d choices, earlier rows %d", i, len(r.Seqs), choices)
 		}
 		choices = len(r.Seqs)
-		if opt.MaxLen > 0 && r.Len() > opt.MaxLen {
-			return fmt.Errorf("row %d has %d tokens, more than the maximum sequence length %d", i, r.Len(), opt.MaxLen)
+		lens[i] = r.Len()
+		if opt.MaxLen > 0 && lens[i] > opt.MaxLen {
+			return fmt.Errorf("row %d has %d tokens, more than the maximum sequence length %d", i, lens[i], opt.MaxLen)
 		}
 	}
 	order := make([]int, len(rows))
@@ -135,7 +137,7 @@ func (s *Session) EachRow(ctx context.Context, rows []Row, opt BatchOptions, fn 
 		order[i] = i
 	}
 	if opt.Padding == PadDynamic {
-		sort.SliceStable(order, func(a, b int) bool { return rows[order[a]].Len() > rows[order[b]].Len() })
+		sort.SliceStable(order, func(a, b int) bool { return lens[order[a]] > lens[order[b]] })
 	}
 	for start := 0; start < len(order); start += opt.BatchSize {
 		if err := ctx.Err(); err != nil {
@@ -168,16 +170,6 @@ func (s *Session) EachRow(ctx context.Context, rows []Row, opt BatchOptions, fn 
 		}
 	}
 	return nil
-}
-
-// BatchInputs builds the graph inputs for one batch of rows as RunRows
-// does (exported for tools that feed the graph themselves).
-func (s *Session) BatchInputs(rows []Row, opt BatchOptions) (map[string]Tensor, error) {
-	choices := 1
-	if len(rows) > 0 {
-		choices = len(rows[0].Seqs)
-	}
-	return s.batchInputs(rows, opt, choices)
 }
 
 func (s *Session) batchInputs(rows []Row, opt BatchOptions, choices int) (map[string]Tensor, error) {

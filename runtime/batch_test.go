@@ -69,6 +69,9 @@ func TestRunRowsOrderAndPadding(t *testing.T) {
 			if want := (len(rows) + c.batch - 1) / c.batch; calls != want || last != len(rows) {
 				t.Errorf("progress called %d times ending at %d, want %d ending at %d", calls, last, want, len(rows))
 			}
+			if len(res) != len(rows) {
+				t.Fatalf("%d results for %d rows", len(res), len(rows))
+			}
 			// Batch-local padded lengths under dynamic padding.
 			padded := map[int]int{}
 			if c.padding == PadDynamic {
@@ -128,6 +131,9 @@ func TestRunRowsMultipleChoice(t *testing.T) {
 		res, err := s.RunRows(context.Background(), rows, BatchOptions{BatchSize: 2, MaxLen: 6, PadID: padID, MultiChoice: true})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(res) != len(rows) {
+			t.Fatalf("pad %d: %d results for %d rows", padID, len(res), len(rows))
 		}
 		for i, r := range res {
 			var want []float32

@@ -243,13 +243,15 @@ func runORT(models, dir string) error {
 		sessions[i], loads[i] = sess, time.Since(t0).Seconds()
 	}
 	read := func(name string) (*npy.Array, error) { return npy.ReadFile(filepath.Join(dir, "inputs", name+".npy")) }
-	ids, err := read("input_ids")
-	if err != nil {
-		return err
+	arrs := make([]*npy.Array, 4)
+	for i, name := range []string{"input_ids", "attention_mask", "subj_pos", "obj_pos"} {
+		a, err := read(name)
+		if err != nil {
+			return err
+		}
+		arrs[i] = a
 	}
-	mask, _ := read("attention_mask")
-	subj, _ := read("subj_pos")
-	obj, _ := read("obj_pos")
+	ids, mask, subj, obj := arrs[0], arrs[1], arrs[2], arrs[3]
 	nb, bs, L := ids.Shape[0], ids.Shape[1], ids.Shape[2]
 	batch := func(i int) map[string]krt.Tensor {
 		sl := func(a *npy.Array, per int) []int64 { return a.Int64[i*per : (i+1)*per] }

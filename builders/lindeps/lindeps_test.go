@@ -21,20 +21,23 @@ type refWord map[string]struct {
 	Token string `json:"token"`
 }
 
+// refRecord is a find_head JSON record (the original layout).
+type refRecord struct {
+	ID     string    `json:"id"`
+	Sent   string    `json:"sent"`
+	Tokens []refWord `json:"tokens"`
+	Pairs  []struct {
+		Dependent int `json:"dependent_index"`
+		Governor  int `json:"governor_index"`
+	} `json:"pairs"`
+}
+
 type refCase struct {
-	Input struct {
-		ID     string    `json:"id"`
-		Sent   string    `json:"sent"`
-		Tokens []refWord `json:"tokens"`
-		Pairs  []struct {
-			Dependent int `json:"dependent_index"`
-			Governor  int `json:"governor_index"`
-		} `json:"pairs"`
-	} `json:"input"`
-	Status    string  `json:"status"`
-	InputIDs  []int64 `json:"input_ids"`
-	InputMask []int64 `json:"input_mask"`
-	LabelID   []int64 `json:"label_id"`
+	Input     refRecord `json:"input"`
+	Status    string    `json:"status"`
+	InputIDs  []int64   `json:"input_ids"`
+	InputMask []int64   `json:"input_mask"`
+	LabelID   []int64   `json:"label_id"`
 }
 
 func loadReference(t *testing.T) ([]refCase, int) {
@@ -52,6 +55,9 @@ func loadReference(t *testing.T) ([]refCase, int) {
 	}
 	if err := json.Unmarshal(data, &ref); err != nil {
 		t.Fatal(err)
+	}
+	if len(ref.FindHead.Cases) == 0 || ref.FindHead.MaxSeqLength == 0 {
+		t.Fatalf("%s: no find_head cases or max_seq_length", p)
 	}
 	return ref.FindHead.Cases, ref.FindHead.MaxSeqLength
 }
@@ -124,14 +130,7 @@ func TestFindHeadMatchesOriginal(t *testing.T) {
 			t.Fatalf("case %s: unexpected status %q", c.Input.ID, c.Status)
 		}
 		// The JSON record has the original layout and the fixture's values.
-		var got struct {
-			Sent   string    `json:"sent"`
-			Tokens []refWord `json:"tokens"`
-			Pairs  []struct {
-				Dependent int `json:"dependent_index"`
-				Governor  int `json:"governor_index"`
-			} `json:"pairs"`
-		}
+		var got refRecord
 		if err := json.Unmarshal(s.AppendJSON(nil), &got); err != nil {
 			t.Fatalf("case %s: JSON: %v", c.Input.ID, err)
 		}

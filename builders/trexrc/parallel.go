@@ -155,12 +155,8 @@ func readDocsParallel(ctx context.Context, r io.Reader, src pipeline.Source, wor
 		total.Add(br.counts)
 		if br.fileErr != nil {
 			err := br.fileErr
-			var se *pipeline.SyntaxError
-			if opts.Strict || !errors.As(err, &se) && !isReadError(err) {
-				if errors.As(err, &se) || isReadError(err) {
-					return &BadRecordError{Input: src.Name, Index: -1, Reason: "invalid JSON array", Err: err}
-				}
-				return err
+			if fatal := arrayError(src.Name, opts.Strict, err); fatal != nil {
+				return fatal
 			}
 			res.Error = err.Error()
 			opts.warnf("%v (keeping the %d documents before it)", err, br.errAt)

@@ -265,12 +265,8 @@ func readDocs(ctx context.Context, r io.Reader, src pipeline.Source, c *trex.Cle
 			continue
 		}
 		if err != nil {
-			var se *pipeline.SyntaxError
-			if opts.Strict || !errors.As(err, &se) && !isReadError(err) {
-				if errors.As(err, &se) || isReadError(err) {
-					return &BadRecordError{Input: src.Name, Index: -1, Reason: "invalid JSON array", Err: err}
-				}
-				return err
+			if fatal := arrayError(src.Name, opts.Strict, err); fatal != nil {
+				return fatal
 			}
 			res.Error = err.Error()
 			opts.warnf("%v (keeping the %d documents before it)", err, a.Index())
@@ -307,6 +303,21 @@ func readDocs(ctx context.Context, r io.Reader, src pipeline.Source, c *trex.Cle
 			prog.AddRecords(ex - lastExamples)
 			lastExamples = ex
 		}
+	}
+	return nil
+}
+
+// arrayError sorts an error of the JSON array reader of input name: nil
+// when it is a syntax or read error that may end the input early (the
+// documents before it are kept), a BadRecordError for such an error under
+// strict, and err itself for anything else.
+func arrayError(name string, strict bool, err error) error {
+	var se *pipeline.SyntaxError
+	if !errors.As(err, &se) && !isReadError(err) {
+		return err
+	}
+	if strict {
+		return &BadRecordError{Input: name, Index: -1, Reason: "invalid JSON array", Err: err}
 	}
 	return nil
 }

@@ -567,5 +567,8 @@ func TestSingleInputParallel(t *testing.T) {
 		if name != "big.json" && firstErr == "<nil>" {
 			t.Fatalf("%s: strict mode accepted it", name)
 		}
+		if name == "big.json" && firstErr != "<nil>" {
+			t.Fatalf("%s: strict mode rejected the good input: %s", name, firstErr)
+		}
 	}
 }

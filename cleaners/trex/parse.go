@@ -41,18 +41,8 @@ func scanInt(b []byte, i int) (int64, int, bool) {
 		neg = true
 		i++
 	}
-	start := i
-	var v int64
-	for i < len(b) {
-		d := b[i] - '0'
-		if d > 9 {
-			break
-		}
-		v = v*10 + int64(d)
-		i++
-	}
-	n := i - start
-	if n == 0 || n > 18 || n > 1 && b[start] == '0' {
+	v, i, ok := fastUint(b, i)
+	if !ok {
 		return 0, i, false // empty, out of the accepted range, or a leading zero
 	}
 	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
@@ -207,9 +197,8 @@ func parsePairsFast(b []byte, dst []int64) ([]int64, bool) {
 	}
 }
 
-// fastUint parses the digits at b[i:] as scanInt does for a non-negative
-// number (1 to 18 digits, no leading zero); the caller checks the byte
-// after them.
+// fastUint parses the digits at b[i:] of a non-negative number (1 to 18
+// digits, no leading zero); the caller checks the byte after them.
 func fastUint(b []byte, i int) (int64, int, bool) {
 	start := i
 	var v int64

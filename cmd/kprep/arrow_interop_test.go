@@ -840,6 +840,9 @@ func TestArrowInteropSink(t *testing.T) {
 					r++
 				}
 			}
+			if r != tc.rows {
+				t.Fatalf("the JS reader dumped %d rows, wrote %d", r, tc.rows)
+			}
 			t.Logf("%d files, %d rows, %d zstd buffers, apache-arrow %s", res.files, res.rows, res.compressedBuffers, res.version)
 		})
 	}

@@ -212,18 +212,6 @@ func sourceSigs(srcs []pipeline.Source) []inputSig {
 	return out
 }
 
-func sameSources(a, b []inputSig) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 const shardDirName = ".deps-shards"
 
 func depsBookcorpus(ctx context.Context, env cli.Env, args []string) error {
@@ -325,7 +313,7 @@ func depsBookcorpus(ctx context.Context, env cli.Env, args []string) error {
 	// Resume: a finished run with the same options and inputs has nothing left to do.
 	state := depsState{Options: opts}
 	if *resume {
-		if prev, ok := readManifest(manifestPath); ok && sameOptions(prev.Options, opts) && sameSources(prev.Sources, sum.Sources) && !exists(shardDir) {
+		if prev, ok := readManifest(manifestPath); ok && sameOptions(prev.Options, opts) && slices.Equal(prev.Sources, sum.Sources) && !exists(shardDir) {
 			prev.NoChange = true
 			return printDepsSummary(env, prev, *asJSON)
 		}

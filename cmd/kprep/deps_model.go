@@ -223,7 +223,11 @@ func depsEval(ctx context.Context, env cli.Env, args []string) error {
 	w := env.Stdout
 	fmt.Fprintf(w, "%s on %s (%d sentences, %d words; gold tokenization, predicted tags)\n", *modelPath, *treebank, len(usable), sc.Tokens)
 	fmt.Fprintf(w, "UAS     %6.2f\nLAS     %6.2f\nUPOS    %6.2f\n", sc.UAS, sc.LAS, sc.UPOS)
-	fmt.Fprintf(w, "speed   %.0f tokens/s (%d worker(s)), %.0f tokens per CPU-second; model loaded in %.2fs\n", float64(sc.Tokens)/sec, *workers, float64(sc.Tokens)/cpu, loadSec)
+	fmt.Fprintf(w, "speed   %.0f tokens/s (%d worker(s))", float64(sc.Tokens)/sec, *workers)
+	if cpu > 0 { // ProcessCPUSeconds is 0 where the CPU time is not available
+		fmt.Fprintf(w, ", %.0f tokens per CPU-second", float64(sc.Tokens)/cpu)
+	}
+	fmt.Fprintf(w, "; model loaded in %.2fs\n", loadSec)
 	if *text {
 		fmt.Fprintf(w, "segmentation on \"# text\" (%d documents): tokens F1 %.2f, words F1 %.2f, sentences F1 %.2f\n",
 			rep.Documents, rep.Tokens.F1, rep.Words.F1, rep.Sentences.F1)

@@ -348,8 +348,5 @@ func TestDepsInterrupted(t *testing.T) {
 			t.Errorf("cancelled run left %s", name)
 		}
 	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "out", shardDirName, "*"+pipeline.TempMarker+"*"))
-	if len(matches) > 0 {
-		t.Errorf("temporary files left: %v", matches)
-	}
+	checkNoTemps(t, filepath.Join(dir, "out"), "by a cancelled run")
 }

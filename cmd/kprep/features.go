@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -133,17 +132,11 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 	} else if *task == features.TaskFIGER {
 		return cli.Usagef("--task figer needs --labels (labels.json, or the train.json to build the list from)")
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	tok, err := features.LoadTokenizer(*vocab)
 	if err != nil {
 		return err

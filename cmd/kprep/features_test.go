@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -154,8 +155,11 @@ func checkAgainstAPI(t *testing.T, task, in, out string, cfg features.Config, s 
 	var sum features.Summary
 	for i := 0; ; i++ {
 		raw, err := rr.Next()
-		if err != nil {
+		if err == io.EOF {
 			break
+		}
+		if err != nil {
+			t.Fatalf("reading %s for the expected examples: %v", in, err)
 		}
 		res := conv.Convert(i, raw)
 		conv.Sequence(&res)
@@ -369,8 +373,6 @@ func TestFeaturesTREXArrow(t *testing.T) {
 	}
 }
 
-// TestFeaturesFindHeadSample runs the hand-written find_head file with
-// both label mappings.
 // TestFeaturesFromKprepTrex: the train.arrow that kprep trex writes (from
 // the shared T-REx sample) gives the same features as its train.json.
 func TestFeaturesFromKprepTrex(t *testing.T) {
@@ -396,6 +398,8 @@ func TestFeaturesFromKprepTrex(t *testing.T) {
 	checkAgainstAPI(t, features.TaskTREXRC, filepath.Join(trexOut, "train.json"), fromJSON, features.Config{NegativeSample: -1}, sj)
 }
 
+// TestFeaturesFindHeadSample runs the hand-written find_head file with
+// both label mappings.
 func TestFeaturesFindHeadSample(t *testing.T) {
 	in := filepath.Join(testshared.RepoRoot(), "testdata", "features", "find_head_sample.json")
 	vocab := testshared.Path(t, "data", "roberta")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -236,7 +237,7 @@ func tokenizeLine(tok *tokenizer.Tokenizer, l tokLine, opts *tokenizer.Options, 
 	for len(raw) > 0 && (raw[len(raw)-1] == '\n' || raw[len(raw)-1] == '\r') {
 		raw = raw[:len(raw)-1]
 	}
-	if len(trimSpaceBytes(raw)) == 0 {
+	if len(bytes.Trim(raw, " \t\r\n")) == 0 {
 		r.reason = "blank"
 		return r
 	}
@@ -339,16 +340,6 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
-}
-
-func trimSpaceBytes(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 func truncateForMsg(s string) string {

@@ -149,17 +149,11 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 		// saves CPU and keeps the heap small (about 50 MB per worker).
 		debug.SetGCPercent(400)
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	start := time.Now()
 	sum, err := trexrc.Run(ctx, srcs, &opts)
 	prog.Finish()
@@ -201,4 +195,24 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 		fmt.Fprintf(w, "  note: no relation reached --min-per-relation %d, so train and dev are empty; small inputs need --min-per-relation 1\n", *minPer)
 	}
 	return nil
+}
+
+// startCPUProfile starts writing a CPU profile to path (nothing when path
+// is empty) and returns the function that stops it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kadapter/kadapter/internal/testshared"
+	"github.com/kadapter/kadapter/pipeline"
 )
 
 // TestTrexKillAndResume kills a real kprep process (SIGKILL, so nothing is
@@ -110,12 +111,7 @@ func TestTrexKillAndResume(t *testing.T) {
 			t.Fatalf("%s after kill + resume differs from the uninterrupted run", name)
 		}
 	}
-	filepath.Walk(out, func(p string, info os.FileInfo, err error) error {
-		if err == nil && strings.Contains(info.Name(), ".tmp-") {
-			t.Errorf("temp file left after resume: %s", p)
-		}
-		return nil
-	})
+	checkNoTemps(t, out, "after resume")
 
 	// SIGINT: exit 130, no temp files, no outputs.
 	out2 := filepath.Join(t.TempDir(), "out2")
@@ -129,9 +125,16 @@ func TestTrexKillAndResume(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out2, "train.arrow")); err == nil {
 		t.Fatal("an interrupted run published train.arrow")
 	}
-	filepath.Walk(out2, func(p string, info os.FileInfo, err error) error {
-		if err == nil && strings.Contains(info.Name(), ".tmp-") {
-			t.Errorf("SIGINT left a temp file: %s", p)
+	checkNoTemps(t, out2, "after SIGINT")
+}
+
+// checkNoTemps fails t for every temporary file of an atomic output left
+// under dir.
+func checkNoTemps(t *testing.T, dir, when string) {
+	t.Helper()
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.Contains(info.Name(), pipeline.TempMarker) {
+			t.Errorf("temp file left %s: %s", when, p)
 		}
 		return nil
 	})

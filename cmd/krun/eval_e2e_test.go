@@ -29,8 +29,10 @@ type rtEndToEnd struct {
 }
 
 // rtE2ETolerance: the reference logits come from float32 torch (the fixture
-// says to compare with atol ~1e-4).
-const rtE2ETolerance = 1e-4
+// allows atol ~1e-4), but the fixture README's 1e-5 is what the float32
+// graph meets against ref_float64 and what separates the quirks (LayerNorm
+// eps moves logits by ~2.5e-5); measured here: under 3e-6.
+const rtE2ETolerance = 1e-5
 
 // rtExportFixture builds the fixture folder's task graph with the graph
 // helper's exporter API and saves it.

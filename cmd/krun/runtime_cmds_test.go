@@ -604,6 +604,7 @@ func TestEvalArrowFeatures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			rows := 0
 			for i, rc := range ref.Cases {
 				var buf bytes.Buffer
 				json.Compact(&buf, rc.Input)
@@ -617,6 +618,10 @@ func TestEvalArrowFeatures(t *testing.T) {
 				if err := sink.RowDone(); err != nil {
 					t.Fatal(err)
 				}
+				rows++
+			}
+			if rows == 0 {
+				t.Fatal("no fixture record converted: nothing to compare")
 			}
 			if _, err := sink.Close(); err != nil {
 				t.Fatal(err)
@@ -629,8 +634,16 @@ func TestEvalArrowFeatures(t *testing.T) {
 					t.Fatalf("%v: exit %d: %s", args, code, stderr)
 				}
 				var rep map[string]json.RawMessage
-				json.Unmarshal([]byte(stdout), &rep)
-				p, _ := os.ReadFile(preds)
+				if err := json.Unmarshal([]byte(stdout), &rep); err != nil || len(rep["metrics"]) == 0 {
+					t.Fatalf("%v: --json output without metrics (%v):\n%s", args, err, stdout)
+				}
+				p, err := os.ReadFile(preds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := bytes.Count(p, []byte("\n")); n != rows {
+					t.Fatalf("%v: %d prediction lines for %d examples", args, n, rows)
+				}
 				return string(rep["metrics"]), p
 			}
 			m1, p1 := run("--data", data, "--vocab", vocab, "--max-seq-length", rtItoa(ref.MaxSeqLength))

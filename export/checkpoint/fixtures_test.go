@@ -109,7 +109,7 @@ func TestFixturesBothFormats(t *testing.T) {
 			}
 			for _, k := range leg.Keys {
 				a, b := leg.Tensors[k], zp.Tensors[k]
-				if !slices.Equal(a.Shape, b.Shape) || !sameBits(a.Data, b.Data) || a.DType != b.DType {
+				if !slices.Equal(a.Shape, b.Shape) || !sameBits(a.Data, b.Data) || !slices.Equal(a.Int64, b.Int64) || a.DType != b.DType {
 					t.Errorf("%s: legacy %v %s and zip %v %s differ", k, a.Shape, a.DType, b.Shape, b.DType)
 				}
 				if len(a.Data) != a.NumElements() {
@@ -189,7 +189,7 @@ func TestFixtureRoundTrip(t *testing.T) {
 			}
 			for _, k := range c.Keys {
 				a, b := c.Tensors[k], back.Tensors[k]
-				if b == nil || !slices.Equal(a.Shape, b.Shape) || !sameBits(a.Data, b.Data) {
+				if b == nil || !slices.Equal(a.Shape, b.Shape) || !sameBits(a.Data, b.Data) || !slices.Equal(a.Int64, b.Int64) {
 					t.Errorf("%s %s: round trip changed the tensor", w.format, k)
 				}
 			}

@@ -325,8 +325,15 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if len(back.Graph.Initializer) != 2 || len(back.Graph.Initializer[0].RawData) != 24 {
 		t.Fatalf("initializers %v", back.Graph.Initializer)
 	}
+	// A second build of the same graph must encode to the same bytes.
+	m2, err := tiny(true).Model(ModelInfo{ProducerName: "p", Doc: "d", Metadata: [][2]string{{"k", "v"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var again bytes.Buffer
-	Encode(&again, m)
+	if _, err := Encode(&again, m2); err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
 		t.Fatal("Encode is not deterministic")
 	}

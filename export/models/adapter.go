@@ -6,8 +6,6 @@ import (
 	"github.com/kadapter/kadapter/export/graph"
 )
 
-func prefixf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
-
 // inferAdapter fills Size, Layers and Intermediate of cfg from the weights
 // of the chain under prefix ("fac_adapter") and returns the number of
 // adapters K found. It checks K against the tap list.
@@ -52,7 +50,7 @@ func (b *builder) adapter(x *graph.Value, prefix string, hidden int, cfg Adapter
 		if j == cfg.Layers-1 {
 			at = sel
 		}
-		d = b.bertLayerAt(d, at, prefixf("%s.encoder.layer.%d", prefix, j), attnSpec{cfg.Size, cfg.Heads}, cfg.Intermediate, nil, cfg.Eps)
+		d = b.bertLayerAt(d, at, fmt.Sprintf("%s.encoder.layer.%d", prefix, j), attnSpec{cfg.Size, cfg.Heads}, cfg.Intermediate, nil, cfg.Eps)
 	}
 	u := b.linear(d, prefix+".up_project", cfg.Size, hidden)
 	var y *graph.Value
@@ -76,17 +74,17 @@ func (b *builder) chain(hs []*graph.Value, prefix string, hidden int, cfg Adapte
 	for k, tap := range cfg.List {
 		in := hs[tap]
 		if last != nil {
-			b.g.Within(prefixf("%s.adapter.%d", prefix, k), func() { in = b.g.Add(in, last) })
+			b.g.Within(fmt.Sprintf("%s.adapter.%d", prefix, k), func() { in = b.g.Add(in, last) })
 		}
 		var at *graph.Value
 		if k == len(cfg.List)-1 {
 			at = sel
 		}
-		last = b.adapter(in, prefixf("%s.adapter.%d", prefix, k), hidden, cfg, at)
+		last = b.adapter(in, fmt.Sprintf("%s.adapter.%d", prefix, k), hidden, cfg, at)
 		outs = append(outs, last)
 		if s := cfg.SkipLayers; s >= 1 && len(outs)%s == 0 {
 			skip := outs[len(outs)/s] // IndexError upstream when s == 1; rejected earlier
-			b.g.Within(prefixf("%s.skip.%d", prefix, k), func() {
+			b.g.Within(fmt.Sprintf("%s.skip.%d", prefix, k), func() {
 				if at != nil && skip != last {
 					skip = b.rowsAt(skip, at, hidden)
 				}

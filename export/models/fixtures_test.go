@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/kadapter/kadapter/export/graph"
@@ -266,28 +268,13 @@ func runFixture(t *testing.T, root string, c fixtureCase, format string, externa
 func sortedValues(m map[string]string) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if v := m[k]; !seen[v] {
 			seen[v] = true
 			out = append(out, v)
 		}
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	for i := range ks {
-		for j := i + 1; j < len(ks); j++ {
-			if ks[j] < ks[i] {
-				ks[i], ks[j] = ks[j], ks[i]
-			}
-		}
-	}
-	return ks
 }
 
 func readNpy(t *testing.T, path string) *npy.Array {

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func FuzzParseIntList(f *testing.F) {
 			parts = append(parts, strconv.Itoa(x))
 		}
 		again, err := ParseIntList(strings.Join(parts, ","))
-		if err != nil || len(again) != len(xs) {
+		if err != nil || !slices.Equal(again, xs) {
 			t.Fatalf("%q -> %v -> %v, %v", s, xs, again, err)
 		}
 	})

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/kadapter/kadapter/export/graph"
@@ -182,7 +183,7 @@ func (b *builder) roberta(c RobertaConfig, ids, mask, sel *graph.Value) []*graph
 			if i == c.NumHiddenLayers-1 {
 				at = sel
 			}
-			x = b.bertLayerAt(x, at, prefixf("roberta.encoder.layer.%d", i),
+			x = b.bertLayerAt(x, at, fmt.Sprintf("roberta.encoder.layer.%d", i),
 				attnSpec{h, c.NumAttentionHeads}, c.IntermediateSize, ext, c.LayerNormEps)
 			hs = append(hs, x)
 		}

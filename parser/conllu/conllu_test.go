@@ -29,8 +29,9 @@ const good = "# sent_id = s1\n# text = I don't know\n" +
 	"\n"
 
 func TestReadGood(t *testing.T) {
-	// "2-3" spans words 2 and 3 here, but the test file above has a
-	// deliberate quirk: the range covers do+n't. Check every field.
+	// A sentence with a multiword token (2-3 = do + n't), an empty node
+	// (3.1) and SpaceAfter=No: check the parsed fields, then that writing it
+	// back gives the input byte for byte (which covers the other fields).
 	r := NewReader(strings.NewReader(good))
 	s, err := r.Read()
 	if err != nil {
