@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"math"
 	"math/big"
@@ -447,6 +449,12 @@ func readTorchLegacy(file string, r io.ReaderAt, size int64) (*Checkpoint, error
 			return nil, newErr(file, keyOfStorage(keys, refs, root), errKind(err), "storage %q at offset %d: %v", key, src.off, err)
 		}
 	}
+	// torch writes nothing after the last storage. The legacy format has no
+	// checksum, so bytes there are the one sign of damage (a second file
+	// appended, a copy that went wrong) a reader can see: reject them.
+	if rest := src.remaining(); rest > 0 {
+		return nil, newErr(file, "", ErrCorrupt, "%d bytes of trailing data at offset %d, after the last storage (torch writes nothing there)", rest, src.off)
+	}
 	return materialize(file, keys, refs)
 }
 
@@ -649,6 +657,7 @@ func readTorchZip(file string, r io.ReaderAt, size int64) (*Checkpoint, error) {
 		return nil, newErr(file, "", errKind(err), "%sdata.pkl: %v", prefix, err)
 	}
 	roots := map[string]*rootStorage{}
+	recordOf := map[*rootStorage]*zip.File{}
 	obj, err := unpickleStateDict(data, func(pid *types.Tuple) (*storageRef, error) {
 		// ('storage', storage_type, key, location, numel)
 		cls, key, numel, err := storageID(pid, 5, "storage id")
@@ -661,31 +670,13 @@ func readTorchZip(file string, r io.ReaderAt, size int64) (*Checkpoint, error) {
 			}
 			return &storageRef{root: root, numel: numel}, nil
 		}
-		root := &rootStorage{key: key, dtype: cls.dtype, numel: numel}
 		f, ok := records[prefix+"data/"+key]
 		if !ok {
 			return nil, fmt.Errorf("storage %s: record %sdata/%s is missing", key, prefix, key)
 		}
-		avail := int64(f.UncompressedSize64)
-		if f.Method != zip.Store && avail > int64(f.CompressedSize64)*1100 {
-			avail = int64(f.CompressedSize64) * 1100
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return nil, fmt.Errorf("storage %s: %v", key, err)
-		}
-		defer rc.Close()
-		err = loadStorage(root, int64(numel), avail, func(p []byte) error {
-			_, err := io.ReadFull(rc, p)
-			if err != nil {
-				return fmt.Errorf("%v: %w", err, io.ErrUnexpectedEOF)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("storage %s (record %sdata/%s, %d bytes): %w", key, prefix, key, f.UncompressedSize64, err)
-		}
+		root := &rootStorage{key: key, dtype: cls.dtype, numel: numel}
 		roots[key] = root
+		recordOf[root] = f
 		return &storageRef{root: root, numel: numel}, nil
 	})
 	if err != nil {
@@ -695,21 +686,129 @@ func readTorchZip(file string, r io.ReaderAt, size int64) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Storages are read once the keys are known, so that an error names the
+	// tensor as well as the record; only the records the state dict uses are
+	// read, and each is checked against its CRC-32.
+	for _, ref := range refs {
+		root := ref.st.root
+		if root.loaded {
+			continue
+		}
+		f := recordOf[root]
+		if err := loadZipStorage(root, f); err != nil {
+			return nil, newErr(file, keyOfStorage(keys, refs, root), errKind(err), "storage %q (record %s): %v", root.key, f.Name, err)
+		}
+	}
 	return materialize(file, keys, refs)
 }
 
-func readZipEntry(f *zip.File, limit int64) ([]byte, error) {
-	if f.UncompressedSize64 > uint64(limit) {
-		return nil, fmt.Errorf("record of %d bytes exceeds the %d-byte limit", f.UncompressedSize64, limit)
-	}
+// errChecksum reports a zip record whose data does not match its CRC-32.
+var errChecksum = errors.New("CRC-32 mismatch")
+
+// zipRecordReader opens f for reading through a CRC-32 hash.
+type zipRecordReader struct {
+	f  *zip.File
+	rc io.ReadCloser
+	h  hash.Hash32
+	r  io.Reader
+}
+
+func openZipRecord(f *zip.File) (*zipRecordReader, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	h := crc32.NewIEEE()
+	return &zipRecordReader{f: f, rc: rc, h: h, r: io.TeeReader(rc, h)}, nil
+}
+
+// finish reads the record to its end (where archive/zip checks the size and
+// the CRC-32 it knows of) and compares the CRC-32 of every byte read with
+// the one the archive records, also when that is zero (archive/zip skips
+// the check then).
+func (z *zipRecordReader) finish() error {
+	defer z.rc.Close()
+	var one [1]byte
+	n, err := io.ReadFull(z.r, one[:])
+	if n > 0 {
+		return fmt.Errorf("record is longer than its %d-byte size: %w", z.f.UncompressedSize64, io.ErrUnexpectedEOF)
+	}
+	if err != nil && err != io.EOF && !errors.Is(err, zip.ErrChecksum) {
+		return fmt.Errorf("%v: %w", err, io.ErrUnexpectedEOF)
+	}
+	if got := z.h.Sum32(); got != z.f.CRC32 || errors.Is(err, zip.ErrChecksum) {
+		return fmt.Errorf("%w: the data has %08x, the archive records %08x (the file is damaged)", errChecksum, got, z.f.CRC32)
+	}
+	return nil
+}
+
+// loadZipStorage reads root's elements from record f, which must hold
+// exactly their bytes, and verifies the record's CRC-32.
+func loadZipStorage(root *rootStorage, f *zip.File) error {
+	es := int64(root.dtype.size())
+	if es == 0 {
+		return fmt.Errorf("%w %q", ErrDType, root.dtype)
+	}
+	if int64(root.numel) > math.MaxInt64/es {
+		return fmt.Errorf("%d elements of %d bytes overflow", root.numel, es)
+	}
+	need := int64(root.numel) * es
+	if f.UncompressedSize64 != uint64(need) {
+		err := fmt.Errorf("record holds %d bytes, its %d elements of %s need %d", f.UncompressedSize64, root.numel, root.dtype, need)
+		if f.UncompressedSize64 < uint64(need) {
+			err = fmt.Errorf("%w: %w", err, io.ErrUnexpectedEOF)
+		}
+		return err
+	}
+	avail := need
+	if f.Method != zip.Store && avail > int64(f.CompressedSize64)*1100 {
+		avail = int64(f.CompressedSize64) * 1100 // deflate cannot expand more
+	}
+	z, err := openZipRecord(f)
 	if err != nil {
+		return err
+	}
+	err = loadStorage(root, int64(root.numel), avail, func(p []byte) error {
+		if _, err := io.ReadFull(z.r, p); err != nil {
+			if errors.Is(err, zip.ErrChecksum) {
+				return fmt.Errorf("%w: %v", errChecksum, err)
+			}
+			return fmt.Errorf("%v: %w", err, io.ErrUnexpectedEOF)
+		}
+		return nil
+	})
+	if err != nil {
+		z.rc.Close()
+		root.loaded, root.f32, root.i64 = false, nil, nil
+		return err
+	}
+	if err := z.finish(); err != nil {
+		root.loaded, root.f32, root.i64 = false, nil, nil
+		return err
+	}
+	return nil
+}
+
+// readZipEntry reads a whole small record of at most limit bytes and
+// verifies its CRC-32.
+func readZipEntry(f *zip.File, limit int64) ([]byte, error) {
+	if f.UncompressedSize64 > uint64(limit) {
+		return nil, fmt.Errorf("record of %d bytes exceeds the %d-byte limit", f.UncompressedSize64, limit)
+	}
+	z, err := openZipRecord(f)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(z.r, b); err != nil {
+		z.rc.Close()
+		if errors.Is(err, zip.ErrChecksum) {
+			return nil, fmt.Errorf("%w: %v", errChecksum, err)
+		}
 		return nil, fmt.Errorf("%v: %w", err, io.ErrUnexpectedEOF)
+	}
+	if err := z.finish(); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
