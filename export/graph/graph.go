@@ -15,15 +15,17 @@ import (
 	"strings"
 )
 
-// Tensor is constant data for an initializer: row-major, one of Float32 or
-// Int64 filled according to DType.
+// Tensor is constant data for an initializer: row-major, one of Float32,
+// Float64 or Int64 filled according to DType.
 type Tensor struct {
-	// DType is Float32 or Int64.
+	// DType is Float32, Float64 or Int64.
 	DType DType
 	// Dims is the shape.
 	Dims []int64
 	// Float32 holds the data when DType is Float32.
 	Float32 []float32
+	// Float64 holds the data when DType is Float64.
+	Float64 []float64
 	// Int64 holds the data when DType is Int64.
 	Int64 []int64
 }
@@ -43,6 +45,10 @@ func (t *Tensor) check() error {
 	case Float32:
 		if int64(len(t.Float32)) != n {
 			return fmt.Errorf("float32 tensor of shape %v holds %d values, want %d", t.Dims, len(t.Float32), n)
+		}
+	case Float64:
+		if int64(len(t.Float64)) != n {
+			return fmt.Errorf("float64 tensor of shape %v holds %d values, want %d", t.Dims, len(t.Float64), n)
 		}
 	case Int64:
 		if int64(len(t.Int64)) != n {
@@ -68,6 +74,7 @@ type Value struct {
 	init   *Tensor
 	input  bool
 	serial int
+	comp   *composite // closed-form gradient of a composite op producing v
 }
 
 // Name is the value's name in the graph.
@@ -108,6 +115,18 @@ type Attrs struct {
 	Epsilon float32
 	// To is Cast's target type.
 	To DType
+	// Target is the static (symbolic) result shape of ExpandTo and
+	// ReshapeTo, whose run-time shape comes from their second operand.
+	Target Shape
+	// Sizes are Split's part sizes along Axis.
+	Sizes []int64
+	// Reverse makes CumSum run from the end.
+	Reverse bool
+	// SkipIndex, when HasSkip is set, is an index of Gather whose rows get
+	// no gradient (nn.Embedding's padding_idx); it changes nothing forward.
+	SkipIndex int64
+	// HasSkip enables SkipIndex.
+	HasSkip bool
 }
 
 // Graph is a computation under construction.
@@ -125,6 +144,7 @@ type Graph struct {
 	scope   []string
 	serial  int
 	err     error
+	dims    map[string]*Value // run-time sizes of symbols (see dimValue)
 }
 
 type output struct {
@@ -223,6 +243,14 @@ func (g *Graph) Initializer(name string, t *Tensor) *Value {
 // Scalar adds a float32 scalar constant named after the current scope.
 func (g *Graph) Scalar(x float32) *Value {
 	return g.constant(&Tensor{DType: Float32, Float32: []float32{x}})
+}
+
+// ScalarOf adds a scalar constant of float type dt (Float32 or Float64).
+func (g *Graph) ScalarOf(dt DType, x float64) *Value {
+	if dt == Float64 {
+		return g.constant(&Tensor{DType: Float64, Float64: []float64{x}})
+	}
+	return g.Scalar(float32(x))
 }
 
 // ScalarInt adds an int64 scalar constant.
@@ -359,4 +387,13 @@ func (g *Graph) add(op string, attrs Attrs, inputs ...*Value) *Value {
 	n.Outputs = []*Value{out}
 	g.nodes = append(g.nodes, n)
 	return out
+}
+
+// addOutput gives node n one more output of type dt and shape s (for the
+// optional outputs of LayerNormalization and the parts of Split).
+func (g *Graph) addOutput(n *Node, dt DType, s Shape) *Value {
+	v := g.newValue(fmt.Sprintf("%s_output_%d", n.Name, len(n.Outputs)), dt, s)
+	v.node = n
+	n.Outputs = append(n.Outputs, v)
+	return v
 }

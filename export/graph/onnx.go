@@ -54,8 +54,11 @@ func (g *Graph) live() ([]*Node, []*Value) {
 	}
 	var nodes []*Node
 	for _, n := range g.nodes {
-		if need[n.Outputs[0]] {
-			nodes = append(nodes, n)
+		for _, o := range n.Outputs {
+			if need[o] {
+				nodes = append(nodes, n)
+				break
+			}
 		}
 	}
 	var inits []*Value
@@ -138,10 +141,27 @@ func (g *Graph) Model(info ModelInfo) (*onnxpb.ModelProto, error) {
 			np.Input = append(np.Input, name)
 		}
 		switch n.Op {
-		case "Softmax", "Concat", "Gather", "GatherElements", "Flatten":
+		case "Softmax", "LogSoftmax", "Concat", "Gather", "GatherElements", "Flatten":
 			np.Attribute = append(np.Attribute, intAttr("axis", int64(a.Axis)))
 		case "LayerNormalization":
 			np.Attribute = append(np.Attribute, intAttr("axis", int64(a.Axis)), floatAttr("epsilon", a.Epsilon))
+			if n.Inputs[0].DType != Float32 {
+				np.Attribute = append(np.Attribute, intAttr("stash_type", int64(n.Inputs[0].DType)))
+			}
+		case "ScatterElements":
+			np.Attribute = append(np.Attribute, intAttr("axis", int64(a.Axis)), stringAttr("reduction", "add"))
+		case "ScatterND":
+			np.Attribute = append(np.Attribute, stringAttr("reduction", "add"))
+		case "Split":
+			np.Attribute = append(np.Attribute, intAttr("axis", int64(a.Axis)))
+			constInput("split", a.Sizes, false)
+		case "ReduceSum":
+			keep := int64(0)
+			if a.KeepDims {
+				keep = 1
+			}
+			np.Attribute = append(np.Attribute, intAttr("keepdims", keep))
+			constInput("axes", a.Axes, false)
 		case "ReduceMean":
 			keep := int64(0)
 			if a.KeepDims {
@@ -158,6 +178,13 @@ func (g *Graph) Model(info ModelInfo) (*onnxpb.ModelProto, error) {
 			constInput("axes", a.Axes, false)
 		case "CumSum":
 			constInput("axis", []int64{int64(a.Axis)}, true)
+			if a.Reverse {
+				np.Attribute = append(np.Attribute, intAttr("reverse", 1))
+			}
+		case "ExpandTo":
+			np.OpType = "Expand"
+		case "ReshapeTo":
+			np.OpType = "Reshape"
 		}
 		gp.Node = append(gp.Node, np)
 	}
@@ -198,6 +225,10 @@ func intAttr(name string, v int64) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: name, Type: onnxpb.AttributeProto_INT, I: v}
 }
 
+func stringAttr(name, v string) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: name, Type: onnxpb.AttributeProto_STRING, S: []byte(v)}
+}
+
 func floatAttr(name string, v float32) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: name, Type: onnxpb.AttributeProto_FLOAT, F: v}
 }
@@ -229,7 +260,7 @@ var littleEndian = func() bool {
 
 // leBytes returns xs as little-endian bytes: a view of xs on little-endian
 // machines, else a copy written with put; nil when xs is empty.
-func leBytes[T float32 | int64](xs []T, put func(b []byte, x T)) []byte {
+func leBytes[T float32 | float64 | int64](xs []T, put func(b []byte, x T)) []byte {
 	if len(xs) == 0 {
 		return nil
 	}
@@ -250,6 +281,8 @@ func rawBytes(t *Tensor) []byte {
 	switch t.DType {
 	case Float32:
 		return leBytes(t.Float32, func(b []byte, f float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(f)) })
+	case Float64:
+		return leBytes(t.Float64, func(b []byte, f float64) { binary.LittleEndian.PutUint64(b, math.Float64bits(f)) })
 	case Int64:
 		return leBytes(t.Int64, func(b []byte, x int64) { binary.LittleEndian.PutUint64(b, uint64(x)) })
 	}

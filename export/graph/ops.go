@@ -26,7 +26,9 @@ func OpNames() []string {
 	return []string{"Add", "Sub", "Mul", "Div", "Sqrt", "Erf", "Tanh", "Identity",
 		"MatMul", "Softmax", "ReduceMean", "LayerNormalization", "Reshape", "Flatten",
 		"Transpose", "Concat", "Gather", "GatherElements", "Unsqueeze", "Squeeze",
-		"Expand", "Cast", "CumSum", "Equal", "Where"}
+		"Expand", "Cast", "CumSum", "Equal", "Where",
+		"Exp", "Log", "Neg", "Sigmoid", "Relu", "Min", "Greater", "LogSoftmax", "ReduceSum",
+		"ScatterElements", "ScatterND", "Split", "Shape", "ExpandTo", "ReshapeTo"}
 }
 
 var ops = map[string]opDef{

@@ -114,16 +114,39 @@ type IOSpec struct {
 // Linear weights to the graph and drops w's references to the originals
 // to bound export memory, so build once per Weights.
 func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
+	g, iface, logits, err := build(spec, w, nil)
+	if err != nil {
+		return nil, iface, err
+	}
+	main := "logits"
+	if spec.Task == TaskFeatures {
+		main = "features"
+	}
+	g.Output(main, logits)
+	if err := g.ExposeOutputs(spec.Expose); err != nil {
+		return nil, iface, err
+	}
+	for _, n := range g.Outputs() {
+		v := g.OutputValue(n)
+		iface.Outputs = append(iface.Outputs, IOSpec{n, v.DType.String(), v.Shape.String()})
+	}
+	return g, iface, nil
+}
+
+// build constructs the network of spec.Task up to its main output (logits,
+// or features), which it returns; tp non-nil builds a training forward
+// pass (trained parameters as inputs, dropout masks).
+func build(spec Spec, w *Weights, tp *trainParams) (*graph.Graph, Interface, *graph.Value, error) {
 	var iface Interface
 	c := spec.Roberta
 	if err := c.Validate(); err != nil {
-		return nil, iface, err
+		return nil, iface, nil, err
 	}
 	if spec.Fusion == "" {
 		spec.Fusion = "concat"
 	}
 	if spec.Fusion != "concat" && spec.Fusion != "add" {
-		return nil, iface, fmt.Errorf("fusion %q: want concat or add", spec.Fusion)
+		return nil, iface, nil, fmt.Errorf("fusion %q: want concat or add", spec.Fusion)
 	}
 	if spec.Adapter.Eps == 0 {
 		spec.Adapter.Eps = 1e-5
@@ -135,7 +158,7 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 		spec.BRate = 1
 	}
 	if err := validateAdapter(spec.Adapter, c.NumHiddenLayers); err != nil {
-		return nil, iface, err
+		return nil, iface, nil, err
 	}
 	h := c.HiddenSize
 
@@ -146,7 +169,7 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 		cfg := spec.Adapter
 		k, err := w.inferAdapter(kind+"_adapter", h, &cfg)
 		if err != nil {
-			return nil, iface, err
+			return nil, iface, nil, err
 		}
 		if k > 0 {
 			chains[kind] = cfg
@@ -157,17 +180,17 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 	case TaskPretrainFac, TaskPretrainLin:
 		kind := map[Task]string{TaskPretrainFac: "fac", TaskPretrainLin: "lin"}[spec.Task]
 		if _, ok := chains[kind]; !ok || len(chains) != 1 {
-			return nil, iface, fmt.Errorf("task %s needs exactly the %s adapter (found: %v)", spec.Task, kind, kinds)
+			return nil, iface, nil, fmt.Errorf("task %s needs exactly the %s adapter (found: %v)", spec.Task, kind, kinds)
 		}
 	default:
 		if len(chains) == 0 {
-			return nil, iface, fmt.Errorf("task %s needs at least one adapter (fac_adapter.adapter.* or lin_adapter.adapter.* keys)", spec.Task)
+			return nil, iface, nil, fmt.Errorf("task %s needs at least one adapter (fac_adapter.adapter.* or lin_adapter.adapter.* keys)", spec.Task)
 		}
 	}
 	iface.Adapters = kinds
 
 	g := graph.New("kadapter_" + strings.ReplaceAll(string(spec.Task), "-", "_"))
-	b := &builder{g: g, w: w}
+	b := &builder{g: g, w: w, train: tp}
 	batch, seq := graph.Sym("batch"), graph.Sym("seq")
 
 	var ids, mask *graph.Value
@@ -225,7 +248,8 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 		g.Expose(name, v())
 	}
 
-	hs := b.roberta(c, ids, mask, lastSel)
+	var hs []*graph.Value
+	b.inModule("roberta", func() { hs = b.roberta(c, ids, mask, lastSel) })
 	seqOut := hs[len(hs)-1]
 	if sel != nil && lastSel == nil {
 		g.Within("positions", func() { seqOut = b.rowsAt(seqOut, sel, h) })
@@ -238,7 +262,9 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 
 	outs := map[string]*graph.Value{}
 	for _, kind := range kinds {
-		last, list := b.chain(hs, kind+"_adapter", h, chains[kind], sel)
+		var last *graph.Value
+		var list []*graph.Value
+		b.inModule("adapter", func() { last, list = b.chain(hs, kind+"_adapter", h, chains[kind], sel) })
 		outs[kind] = last
 		expose(kind+"_adapter_output", func() *graph.Value { return last })
 		g.Within("expose", func() { expose(kind+"_adapter_outputs", func() *graph.Value { return b.stack(list) }) })
@@ -265,7 +291,7 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 			subj, obj := at(com, 0), at(com, 1)
 			g.Expose("subj_output", subj)
 			g.Expose("obj_output", obj)
-			x := b.linear(g.Concat(-1, subj, obj), "dense", 2*h, h)
+			x := b.dropout(b.linear(g.Concat(-1, subj, obj), "dense", 2*h, h), "hidden")
 			logits = b.linear(x, "out_proj", h, b.rows("out_proj.weight"))
 		})
 	case TaskPretrainLin:
@@ -276,7 +302,7 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 			ctx, probs := b.attention(com, "self_attention", attnSpec{h, 1}, ext, spec.Adapter.Eps)
 			g.Expose("attention_probs", probs)
 			g.Expose("context", ctx)
-			x := b.linear(ctx, "dense", h, h)
+			x := b.dropout(b.linear(ctx, "dense", h, h), "hidden")
 			logits = b.linear(x, "out_proj", h, b.rows("out_proj.weight"))
 		})
 	case TaskCosmosQA:
@@ -299,7 +325,7 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 		g.Within("head", func() {
 			first := g.Gather(t, g.ScalarInt(0), 1)
 			g.Expose("cls_output", first)
-			logits = g.Reshape(b.linear(first, "classifier", h, 1), -1, 4)
+			logits = g.Reshape(b.linear(b.dropout(first, "hidden"), "classifier", h, 1), -1, 4)
 		})
 	default:
 		t := b.fuse(spec.Fusion, seqOut, outs, kinds, h)
@@ -319,30 +345,18 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 				g.Expose("entity_output", e)
 				x = b.linear(e, "dense", h, h)
 			}
-			logits = b.linear(x, "out_proj", h, b.rows("out_proj.weight"))
+			logits = b.linear(b.dropout(x, "hidden"), "out_proj", h, b.rows("out_proj.weight"))
 		})
 	}
 	if err := g.Err(); err != nil {
-		return nil, iface, err
-	}
-	main := "logits"
-	if spec.Task == TaskFeatures {
-		main = "features"
-	}
-	g.Output(main, logits)
-	if err := g.ExposeOutputs(spec.Expose); err != nil {
-		return nil, iface, err
+		return nil, iface, nil, err
 	}
 	for _, v := range g.Inputs() {
 		iface.Inputs = append(iface.Inputs, IOSpec{v.Name(), v.DType.String(), v.Shape.String()})
 	}
-	for _, n := range g.Outputs() {
-		v := g.OutputValue(n)
-		iface.Outputs = append(iface.Outputs, IOSpec{n, v.DType.String(), v.Shape.String()})
-	}
 	iface.Exposable = append(g.Exposable(), listed...)
 	sort.Strings(iface.Exposable)
-	return g, iface, nil
+	return g, iface, logits, nil
 }
 
 // rows returns the first dimension of a weight (the class count of a

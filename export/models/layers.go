@@ -11,9 +11,12 @@ import (
 type builder struct {
 	g *graph.Graph
 	w *Weights
+	// train, when set, makes the trainable parameters graph inputs.
+	train *trainParams
 }
 
-// param adds the tensor under key (shape checked) as an initializer.
+// param adds the tensor under key (shape checked) as an initializer, or as
+// a graph input when it is trained.
 func (b *builder) param(key string, shape ...int) *graph.Value {
 	t, err := b.w.Tensor(key, shape...)
 	if err != nil {
@@ -24,7 +27,11 @@ func (b *builder) param(key string, shape ...int) *graph.Value {
 	for i, d := range t.Shape {
 		dims[i] = int64(d)
 	}
-	return b.g.Initializer(key, &graph.Tensor{DType: graph.Float32, Dims: dims, Float32: t.Data})
+	gt := &graph.Tensor{DType: graph.Float32, Dims: dims, Float32: t.Data}
+	if v := b.train.input(b.g, key, gt); v != nil {
+		return v
+	}
+	return b.g.Initializer(key, gt)
 }
 
 // linear is PyTorch's Linear(in→out) under prefix: y = x·Wᵀ + b. The
@@ -36,6 +43,16 @@ func (b *builder) linear(x *graph.Value, prefix string, in, out int) *graph.Valu
 	if err != nil {
 		b.g.Fail(err)
 		return x
+	}
+	if b.train.trains(key) {
+		// Trained weights keep the checkpoint layout [out,in] as graph
+		// inputs, so the state maps back to the file by name.
+		var y *graph.Value
+		b.g.Within(prefix, func() {
+			w := b.train.input(b.g, key, &graph.Tensor{DType: graph.Float32, Dims: []int64{int64(out), int64(in)}, Float32: t.Data})
+			y = b.g.Add(b.g.MatMul(x, b.g.Transpose(w, 1, 0)), b.param(prefix+".bias", out))
+		})
+		return y
 	}
 	wt := transpose(t.Data, out, in)
 	b.w.release(key)
@@ -61,6 +78,12 @@ func (b *builder) gelu(x *graph.Value) *graph.Value {
 	g.Scope("gelu", func() {
 		e := g.Erf(g.Div(x, g.Scalar(float32(math.Sqrt(2)))))
 		y = g.Mul(g.Mul(x, g.Scalar(0.5)), g.Add(g.Scalar(1), e))
+		// Closed-form backward from x alone: Φ(x) + x·φ(x).
+		g.Composite(y, []*graph.Value{x}, func(dy *graph.Value) []*graph.Value {
+			cdf := g.Mul(g.Scalar(0.5), g.Add(g.Scalar(1), g.Erf(g.Div(x, g.Scalar(float32(math.Sqrt(2)))))))
+			pdf := g.Mul(g.Exp(g.Mul(g.Mul(x, x), g.Scalar(-0.5))), g.Scalar(float32(1/math.Sqrt(2*math.Pi))))
+			return []*graph.Value{g.Mul(dy, g.Add(cdf, g.Mul(x, pdf)))}
+		})
 	})
 	return y
 }
@@ -96,7 +119,7 @@ func (b *builder) selfAttentionAt(x, xq *graph.Value, prefix string, s attnSpec,
 			scores = g.Add(scores, mask)
 		}
 		probs = g.Softmax(scores, -1)
-		c := g.Transpose(g.MatMul(probs, v), 0, 2, 1, 3)
+		c := g.Transpose(g.MatMul(b.dropout(probs, "attention"), v), 0, 2, 1, 3)
 		ctx = g.Reshape(c, 0, 0, int64(h))
 	})
 	return ctx, probs
@@ -108,7 +131,7 @@ func (b *builder) attention(x *graph.Value, prefix string, s attnSpec, mask *gra
 	ctx, probs := b.selfAttention(x, prefix+".self", s, mask)
 	var y *graph.Value
 	b.g.Within(prefix+".output", func() {
-		o := b.linear(ctx, prefix+".output.dense", s.hidden, s.hidden)
+		o := b.dropout(b.linear(ctx, prefix+".output.dense", s.hidden, s.hidden), "hidden")
 		y = b.layerNorm(b.g.Add(o, x), prefix+".output.LayerNorm", s.hidden, eps)
 	})
 	return y, probs
@@ -133,14 +156,14 @@ func (b *builder) bertLayerAt(x, sel *graph.Value, prefix string, s attnSpec, in
 		xq := b.rowsAt(x, sel, s.hidden)
 		ctx, _ := b.selfAttentionAt(x, xq, prefix+".attention.self", s, mask)
 		b.g.Within(prefix+".attention.output", func() {
-			o := b.linear(ctx, prefix+".attention.output.dense", s.hidden, s.hidden)
+			o := b.dropout(b.linear(ctx, prefix+".attention.output.dense", s.hidden, s.hidden), "hidden")
 			a = b.layerNorm(b.g.Add(o, xq), prefix+".attention.output.LayerNorm", s.hidden, eps)
 		})
 	}
 	var y *graph.Value
 	b.g.Within(prefix, func() {
 		i := b.gelu(b.linear(a, prefix+".intermediate.dense", s.hidden, inter))
-		o := b.linear(i, prefix+".output.dense", inter, s.hidden)
+		o := b.dropout(b.linear(i, prefix+".output.dense", inter, s.hidden), "hidden")
 		y = b.layerNorm(b.g.Add(o, a), prefix+".output.LayerNorm", s.hidden, eps)
 	})
 	return y
@@ -160,7 +183,9 @@ func (b *builder) roberta(c RobertaConfig, ids, mask, sel *graph.Value) []*graph
 	g.Scope("roberta", func() {
 		var emb *graph.Value
 		g.Within("roberta.embeddings", func() {
-			word := g.Gather(b.param("roberta.embeddings.word_embeddings.weight", -1, h), ids, 0)
+			// nn.Embedding(padding_idx=0) (BertEmbeddings): row 0 gets no
+			// gradient.
+			word := g.GatherSkip(b.param("roberta.embeddings.word_embeddings.weight", -1, h), ids, 0, 0)
 			// Position ids 2..L+1 for every row, padding included
 			// (pytorch_transformers 1.2.0): cumsum of ones along the
 			// sequence, plus one.
@@ -170,7 +195,7 @@ func (b *builder) roberta(c RobertaConfig, ids, mask, sel *graph.Value) []*graph
 			// token_type_ids are never passed: every token uses row 0.
 			tt := g.Gather(b.param("roberta.embeddings.token_type_embeddings.weight", -1, h), g.ScalarInt(0), 0)
 			sum := g.Add(g.Add(word, posEmb), tt)
-			emb = b.layerNorm(sum, "roberta.embeddings.LayerNorm", h, c.LayerNormEps)
+			emb = b.dropout(b.layerNorm(sum, "roberta.embeddings.LayerNorm", h, c.LayerNormEps), "hidden")
 		})
 		hs = append(hs, emb)
 		var ext *graph.Value

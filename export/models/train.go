@@ -1,0 +1,253 @@
+package models
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kadapter/kadapter/export/graph"
+)
+
+// TrainSpec says how BuildTrain turns a task graph into a training
+// forward pass: which parameters are trained (graph inputs under their
+// canonical key names) and which dropout sites are active.
+type TrainSpec struct {
+	// Trainable reports whether the parameter under a canonical key
+	// (roberta.*, fac_adapter.*, dense.*, ...) is trained.
+	Trainable func(key string) bool
+	// Dropout gives the drop probability of a site in a module ("roberta",
+	// "adapter", "head") of kind "hidden" or "attention"; 0 disables the
+	// site. nil: no dropout anywhere.
+	Dropout func(module, kind string) float64
+}
+
+// TrainGraph is a training forward pass: the graph (inputs: the task's
+// inputs, the labels, the trained parameters, the dropout masks; outputs:
+// none yet), the scalar loss as the original script computes it, and the
+// trained parameters in creation order with their initial values.
+type TrainGraph struct {
+	// Graph is the graph under construction; the caller adds gradients
+	// and outputs.
+	Graph *graph.Graph
+	// Loss is the model's own loss (before any division for accumulation).
+	Loss *graph.Value
+	// Logits is the head's output.
+	Logits *graph.Value
+	// Params are the trained parameters (graph inputs named by key).
+	Params []*graph.Value
+	// Initial holds each parameter's starting tensor, by key.
+	Initial map[string]*graph.Tensor
+	// Labels is the labels input.
+	Labels *graph.Value
+	// Dropout lists the mask inputs (values 0 or 1/(1-p)), with p.
+	Dropout []DropoutSite
+	// Interface is the graph's task interface.
+	Interface Interface
+}
+
+// DropoutSite is one dropout mask input.
+type DropoutSite struct {
+	// Input is the mask's graph input (float32, the activation's shape).
+	Input *graph.Value
+	// P is the drop probability.
+	P float64
+}
+
+// trainParams collects the trained parameters and dropout sites while a
+// graph is built. A nil *trainParams means an inference graph.
+type trainParams struct {
+	spec    TrainSpec
+	inputs  map[string]*graph.Value
+	order   []*graph.Value
+	initial map[string]*graph.Tensor
+	dropout []DropoutSite
+	module  string // module whose layers are being built ("roberta", "adapter", "head")
+}
+
+func (t *trainParams) trains(key string) bool {
+	return t != nil && t.spec.Trainable != nil && t.spec.Trainable(key)
+}
+
+// input returns the graph input for a trained key (creating it once), or
+// nil when key is not trained.
+func (t *trainParams) input(g *graph.Graph, key string, init *graph.Tensor) *graph.Value {
+	if !t.trains(key) {
+		return nil
+	}
+	if v, ok := t.inputs[key]; ok {
+		return v
+	}
+	dims := make([]graph.Dim, len(init.Dims))
+	for i, d := range init.Dims {
+		dims[i] = graph.Known(d)
+	}
+	v := g.Input(key, graph.Float32, dims...)
+	t.inputs[key] = v
+	t.order = append(t.order, v)
+	t.initial[key] = init
+	return v
+}
+
+// dropout multiplies x by a mask input when the site is active.
+func (b *builder) dropout(x *graph.Value, kind string) *graph.Value {
+	t := b.train
+	if t == nil || t.spec.Dropout == nil {
+		return x
+	}
+	p := t.spec.Dropout(t.module, kind)
+	if p <= 0 {
+		return x
+	}
+	name := fmt.Sprintf("dropout/%s/%d", t.module, len(t.dropout))
+	m := b.g.Input(name, x.DType, x.Shape...)
+	t.dropout = append(t.dropout, DropoutSite{Input: m, P: p})
+	return b.g.Mul(x, m)
+}
+
+// inModule runs f with the dropout module set.
+func (b *builder) inModule(module string, f func()) {
+	if b.train == nil {
+		f()
+		return
+	}
+	saved := b.train.module
+	b.train.module = module
+	defer func() { b.train.module = saved }()
+	f()
+}
+
+// LabelSpec describes a task's labels input.
+type LabelSpec struct {
+	// DType is int64 (class indices) or float32 (multi-hot).
+	DType graph.DType
+	// Rank is 1 ([batch]) or 2 ([batch,classes] or [batch,seq]).
+	Rank int
+}
+
+// Labels returns the labels each task's loss takes.
+func Labels(t Task) (LabelSpec, error) {
+	switch t {
+	case TaskPretrainFac, TaskTACRED, TaskCosmosQA:
+		return LabelSpec{graph.Int64, 1}, nil
+	case TaskPretrainLin:
+		return LabelSpec{graph.Int64, 2}, nil
+	case TaskOpenEntity, TaskFIGER:
+		return LabelSpec{graph.Float32, 2}, nil
+	}
+	return LabelSpec{}, fmt.Errorf("task %s has no training loss", t)
+}
+
+// BuildTrain builds the forward pass and loss of spec.Task with the
+// parameters ts.Trainable selects as graph inputs; the graph's other
+// weights stay initializers (frozen). The loss is the original script's:
+// cross-entropy (mean) for trex-rc, tacred and cosmosqa (4-way), BCE with
+// logits (mean over batch × classes) for openentity and figer, and
+// cross-entropy over the positions whose attention_mask is 1 for find-head.
+// Marker-row pruning is kept (it changes no arithmetic; gradients flow
+// back through the gathers).
+func BuildTrain(spec Spec, w *Weights, ts TrainSpec) (*TrainGraph, error) {
+	if len(spec.Expose) > 0 {
+		return nil, fmt.Errorf("training graphs expose no intermediates")
+	}
+	tp := &trainParams{spec: ts, inputs: map[string]*graph.Value{}, initial: map[string]*graph.Tensor{}, module: "head"}
+	g, iface, logits, err := build(spec, w, tp)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := Labels(spec.Task)
+	if err != nil {
+		return nil, err
+	}
+	batch, seq := graph.Sym("batch"), graph.Sym("seq")
+	var labels, loss *graph.Value
+	g.Within("loss", func() {
+		switch spec.Task {
+		case TaskPretrainFac, TaskTACRED, TaskCosmosQA:
+			labels = g.Input("labels", graph.Int64, batch)
+			loss = crossEntropy(g, logits, labels, nil)
+		case TaskPretrainLin:
+			labels = g.Input("labels", graph.Int64, batch, seq)
+			var mask *graph.Value
+			for _, in := range g.Inputs() {
+				if in.Name() == "attention_mask" {
+					mask = in
+				}
+			}
+			c := logits.Shape[2]
+			flat := g.Reshape(logits, -1, c.Coef)
+			active := g.Cast(g.Equal(g.Reshape(mask, -1), g.ScalarInt(1)), graph.Float32)
+			loss = crossEntropy(g, flat, g.Reshape(labels, -1), active)
+		case TaskOpenEntity, TaskFIGER:
+			labels = g.Input("labels", graph.Float32, batch, logits.Shape[1])
+			loss = bceWithLogits(g, logits, labels)
+		}
+	})
+	_ = ls
+	if err := g.Err(); err != nil {
+		return nil, err
+	}
+	return &TrainGraph{Graph: g, Loss: loss, Logits: logits, Params: tp.order, Initial: tp.initial,
+		Labels: labels, Dropout: tp.dropout, Interface: iface}, nil
+}
+
+// crossEntropy is torch's CrossEntropyLoss (mean) of logits [N,C] against
+// int64 classes [N]: −mean log_softmax(x)[label]; with weights w [N]
+// (0/1) the mean runs over the rows with weight 1 (lin-adapter's active
+// positions). The backward goes through LogSoftmax's closed form:
+// (softmax − onehot)/N.
+func crossEntropy(g *graph.Graph, logits, labels, w *graph.Value) *graph.Value {
+	lsm := g.LogSoftmax(logits, -1)
+	picked := g.Squeeze(g.GatherElements(lsm, g.Unsqueeze(labels, 1), 1), 1)
+	if w == nil {
+		return g.Neg(g.ReduceMean(picked, false, 0))
+	}
+	return g.Neg(g.Div(g.ReduceSum(g.Mul(picked, w), false, 0), g.ReduceSum(w, false, 0)))
+}
+
+// bceWithLogits is torch's BCEWithLogitsLoss (mean) in its stable form
+// (1−z)·x + m + log(e^−m + e^(−x−m)), m = max(−x, 0), with the closed-form
+// gradient (σ(x) − z)/n.
+func bceWithLogits(g *graph.Graph, x, z *graph.Value) *graph.Value {
+	one := g.Scalar(1)
+	m := g.Relu(g.Neg(x))
+	l := g.Add(g.Add(g.Mul(g.Sub(one, z), x), m), g.Log(g.Add(g.Exp(g.Neg(m)), g.Exp(g.Sub(g.Neg(x), m)))))
+	loss := g.ReduceMean(l, false, 0, 1)
+	g.Composite(loss, []*graph.Value{x, z}, func(dy *graph.Value) []*graph.Value {
+		n := g.Cast(g.DimValue(x.Shape.Size()), graph.Float32)
+		return []*graph.Value{g.Mul(g.Sub(g.Sigmoid(x), z), g.Div(dy, n)), nil}
+	})
+	return loss
+}
+
+// TrainableKeys lists the canonical keys of w that a module selection
+// covers: "roberta" (roberta.*), "adapters" (fac_adapter.*/lin_adapter.*,
+// including CosmosQA's per-adapter task_dense), "fusion" (task_dense*),
+// "head" (dense, out_proj, classifier, com_dense, self_attention).
+func TrainableKeys(w *Weights, modules ...string) []string {
+	want := map[string]bool{}
+	for _, m := range modules {
+		want[m] = true
+	}
+	var out []string
+	for _, k := range w.Keys() {
+		if want[ModuleOf(k)] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ModuleOf names the module a canonical key belongs to: roberta, adapters,
+// fusion or head.
+func ModuleOf(key string) string {
+	switch {
+	case strings.HasPrefix(key, "roberta."):
+		return "roberta"
+	case strings.HasPrefix(key, "fac_adapter.") || strings.HasPrefix(key, "lin_adapter."):
+		return "adapters"
+	case strings.HasPrefix(key, "task_dense"):
+		return "fusion"
+	}
+	return "head"
+}
