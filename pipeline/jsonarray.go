@@ -49,7 +49,7 @@ type ElementTooLargeError struct {
 
 // Error implements error.
 func (e *ElementTooLargeError) Error() string {
-	return fmt.Sprintf("%s: element %d at byte offset %d: %d bytes, larger than the %d-byte limit (skipped)",
+	return fmt.Sprintf("%s: element %d at byte offset %d: %d bytes, larger than the %d-byte limit",
 		e.Name, e.Index, e.Offset, e.Size, e.Limit)
 }
 
@@ -75,6 +75,7 @@ type ArrayReader struct {
 	err   error
 
 	index   int   // index of the element being read / last returned
+	count   int   // elements read to their end (returned or skipped as too large)
 	elemOff int64 // stream offset of the last returned element
 
 	// resumable scan state of the element in progress
@@ -131,6 +132,12 @@ func NewArrayReader(r io.Reader, name string, opts ArrayOptions) *ArrayReader {
 // Index returns the 0-based index of the element last returned (or being
 // skipped); -1 before the first.
 func (a *ArrayReader) Index() int { return a.index }
+
+// Count returns the number of elements read to their end so far: those
+// returned and those skipped as too large. After a *SyntaxError it is the
+// number of complete elements before the problem (0 for an input that is
+// not an array).
+func (a *ArrayReader) Count() int { return a.count }
 
 // Offset returns the byte offset, in the decompressed stream, of the first
 // byte of the element last returned.
@@ -201,6 +208,7 @@ func (a *ArrayReader) Next() ([]byte, error) {
 					a.start = a.pos
 					a.state = stAfter
 					a.decoded = true
+					a.count++
 					return elem, nil
 				}
 			}
@@ -391,6 +399,7 @@ func (a *ArrayReader) element() ([]byte, error) {
 		}
 	}
 	a.elemOff = startOff
+	a.count++
 	if a.skipping {
 		size := a.skipped + int64(a.pos-a.start)
 		a.skipping = false

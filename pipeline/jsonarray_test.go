@@ -240,3 +240,41 @@ func TestNextPrefixMatchesNext(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Count is the number of complete elements before a problem (item 8 of
+// the hardening issue: warnings said "-1" or one too few).
+func TestArrayReaderCount(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{``, 0},
+		{`{"a":1}`, 0},
+		{`[]`, 0},
+		{`[1, 2] x`, 2},
+		{`[{"a":1} {"b":2}]`, 1},
+		{`[{"a":1}, {"b":`, 1},
+		{`[{"a":1}, {"b":2},`, 2},
+		{`[1, 2, 3]`, 3},
+		{`[1, "` + strings.Repeat("x", 200) + `", 3] !`, 3}, // the long one is skipped, still counted
+	} {
+		for _, prefix := range []bool{false, true} {
+			a := NewArrayReader(strings.NewReader(tc.in), "t", ArrayOptions{MaxElement: 100, BufferSize: 64})
+			for {
+				var err error
+				if prefix {
+					_, _, err = a.NextPrefix(prefixTry)
+				} else {
+					_, err = a.Next()
+				}
+				var tl *ElementTooLargeError
+				if err != nil && !errors.As(err, &tl) {
+					break
+				}
+			}
+			if a.Count() != tc.want {
+				t.Errorf("%.40q (prefix %v): Count %d, want %d", tc.in, prefix, a.Count(), tc.want)
+			}
+		}
+	}
+}

@@ -34,9 +34,9 @@ type docBatch struct {
 }
 
 type docOutcome struct {
-	err      error  // *trex.DocumentError for a rejected document
-	reason   string // strict-mode reason for a bad triple
-	lo, hi   int    // the document's examples in batchResult.examples
+	err      error              // *trex.DocumentError for a rejected document
+	bad      trex.TripleProblem // the first unreadable triple (Reason "" if none)
+	lo, hi   int                // the document's examples in batchResult.examples
 	tooLarge error
 	index    int
 	offset   int64
@@ -72,7 +72,7 @@ func readDocsParallel(ctx context.Context, r io.Reader, src pipeline.Source, wor
 				continue
 			}
 			if err != nil {
-				b.fileErr, b.errAt = err, a.Index()
+				b.fileErr, b.errAt = err, a.Count()
 				done = true
 				break
 			}
@@ -97,20 +97,13 @@ func readDocsParallel(ctx context.Context, r io.Reader, src pipeline.Source, wor
 		for _, d := range b.docs {
 			o := docOutcome{index: d.index, offset: d.offset, tooLarge: d.tooLarge, lo: len(out.examples)}
 			if d.tooLarge == nil {
-				before := c.Counts()
 				o.err = c.Clean(b.arena[d.lo:d.hi], func(ex *trex.Example) error {
 					cp := *ex
 					cp.Tokens = append([]string(nil), ex.Tokens...)
 					out.examples = append(out.examples, cp)
 					return nil
 				})
-				after := c.Counts()
-				switch {
-				case after.MalformedTriples > before.MalformedTriples:
-					o.reason = trex.ReasonMalformedTriple
-				case after.BadSentenceID > before.BadSentenceID:
-					o.reason = trex.ReasonBadSentenceID
-				}
+				o.bad, _ = c.BadTriple()
 			}
 			o.hi = len(out.examples)
 			out.outcomes = append(out.outcomes, o)
@@ -122,25 +115,26 @@ func readDocsParallel(ctx context.Context, r io.Reader, src pipeline.Source, wor
 	emitBatch := func(br *batchResult) error {
 		for _, o := range br.outcomes {
 			if o.tooLarge != nil {
+				bad := tooLargeRecord(src.Name, o.tooLarge.(*pipeline.ElementTooLargeError))
 				if opts.Strict {
-					tl := o.tooLarge.(*pipeline.ElementTooLargeError)
-					return &BadRecordError{Input: src.Name, Index: tl.Index, Offset: tl.Offset, Reason: trex.ReasonDocumentTooLarge, Err: o.tooLarge}
+					return bad
 				}
 				total.TooLargeDocuments++
-				opts.warnf("%v", o.tooLarge)
+				opts.warnf("%v (skipped)", bad)
 				continue
 			}
 			var de *trex.DocumentError
 			if errors.As(o.err, &de) {
+				bad := documentRecord(src.Name, o.index, o.offset, de)
 				if opts.Strict {
-					return &BadRecordError{Input: src.Name, Index: o.index, Offset: o.offset, Reason: trex.ReasonMalformedDocument, Err: o.err}
+					return bad
 				}
-				opts.warnf("%s: document %d at byte offset %d: %v (skipped)", src.Name, o.index, o.offset, o.err)
+				opts.warnf("%v (skipped)", bad)
 			} else if o.err != nil {
 				return o.err
 			}
-			if opts.Strict && o.reason != "" {
-				return &BadRecordError{Input: src.Name, Index: o.index, Offset: o.offset, Reason: o.reason, Err: errors.New("a triple cannot be read")}
+			if opts.Strict && o.bad.Reason != "" {
+				return tripleRecord(src.Name, o.index, o.offset, o.bad)
 			}
 			for i := o.lo; i < o.hi; i++ {
 				if err := emit(&br.examples[i]); err != nil {
@@ -159,7 +153,7 @@ func readDocsParallel(ctx context.Context, r io.Reader, src pipeline.Source, wor
 				return fatal
 			}
 			res.Error = err.Error()
-			opts.warnf("%v (keeping the %d documents before it)", err, br.errAt)
+			opts.warnf("%v (%s)", err, keptDocs(br.errAt))
 		}
 		return nil
 	}

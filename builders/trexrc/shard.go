@@ -118,22 +118,58 @@ func loadDone(dir string, src pipeline.Source, maxDoc int) *InputResult {
 	return &r
 }
 
-// BadRecordError is returned under --strict for the first bad record.
+// BadRecordError is returned under --strict for the first bad record
+// (and its message is the warning for a skipped one by default).
 type BadRecordError struct {
 	Input  string
 	Index  int   // 0-based document index in the input's array (-1 for the file)
 	Offset int64 // byte offset of the document
+	Triple int   // 0-based triple index in the document (-1: the whole document)
 	Reason string
 	Err    error
 }
 
 // Error implements error: the input, the document and its byte offset,
-// the reason and the problem.
+// the triple, the reason and the problem in words.
 func (e *BadRecordError) Error() string {
-	if e.Index < 0 {
-		return fmt.Sprintf("%s: %s: %v", e.Input, e.Reason, e.Err)
+	loc := e.Input
+	if e.Index >= 0 {
+		loc += fmt.Sprintf(": document %d at byte offset %d", e.Index, e.Offset)
+		if e.Triple >= 0 {
+			loc += fmt.Sprintf(", triple %d", e.Triple)
+		}
 	}
-	return fmt.Sprintf("%s: document %d at byte offset %d: %s: %v", e.Input, e.Index, e.Offset, e.Reason, e.Err)
+	// The splitter's errors already start with the input's name.
+	return loc + ": " + e.Reason + ": " + strings.TrimPrefix(e.Err.Error(), e.Input+": ")
+}
+
+// tooLargeRecord describes a document skipped by the splitter.
+func tooLargeRecord(input string, tl *pipeline.ElementTooLargeError) *BadRecordError {
+	return &BadRecordError{Input: input, Index: tl.Index, Offset: tl.Offset, Triple: -1, Reason: trex.ReasonDocumentTooLarge,
+		Err: fmt.Errorf("%d bytes, larger than the limit of %d bytes (--max-doc-mb)", tl.Size, tl.Limit)}
+}
+
+// documentRecord describes a document the cleaner rejected (err is a
+// *trex.DocumentError).
+func documentRecord(input string, index int, offset int64, de *trex.DocumentError) *BadRecordError {
+	return &BadRecordError{Input: input, Index: index, Offset: offset, Triple: de.Triple, Reason: trex.ReasonMalformedDocument, Err: de}
+}
+
+// tripleRecord describes the first unreadable triple of a document.
+func tripleRecord(input string, index int, offset int64, p trex.TripleProblem) *BadRecordError {
+	return &BadRecordError{Input: input, Index: index, Offset: offset, Triple: p.Index, Reason: p.Reason, Err: errors.New(p.Msg)}
+}
+
+// keptDocs says how many documents before a problem that ends an input
+// are kept.
+func keptDocs(n int) string {
+	switch n {
+	case 0:
+		return "no document before it"
+	case 1:
+		return "the document before it is kept"
+	}
+	return fmt.Sprintf("the %d documents before it are kept", n)
 }
 
 // Unwrap returns the underlying problem.
@@ -200,7 +236,7 @@ func cleanInput(ctx context.Context, src pipeline.Source, dir string, opts *Opti
 	rc, err := src.Open(progBytes(prog))
 	if err != nil {
 		if opts.Strict {
-			return nil, &BadRecordError{Input: src.Name, Index: -1, Reason: "unreadable input", Err: err}
+			return nil, &BadRecordError{Input: src.Name, Index: -1, Triple: -1, Reason: "unreadable input", Err: err}
 		}
 		res.Error = err.Error()
 	} else {
@@ -257,11 +293,12 @@ func readDocs(ctx context.Context, r io.Reader, src pipeline.Source, c *trex.Cle
 		}
 		var tooLarge *pipeline.ElementTooLargeError
 		if errors.As(err, &tooLarge) {
+			bad := tooLargeRecord(src.Name, tooLarge)
 			if opts.Strict {
-				return &BadRecordError{Input: src.Name, Index: tooLarge.Index, Offset: tooLarge.Offset, Reason: trex.ReasonDocumentTooLarge, Err: err}
+				return bad
 			}
 			c.CountTooLarge()
-			opts.warnf("%v", err)
+			opts.warnf("%v (skipped)", bad)
 			continue
 		}
 		if err != nil {
@@ -269,10 +306,9 @@ func readDocs(ctx context.Context, r io.Reader, src pipeline.Source, c *trex.Cle
 				return fatal
 			}
 			res.Error = err.Error()
-			opts.warnf("%v (keeping the %d documents before it)", err, a.Index())
+			opts.warnf("%v (%s)", err, keptDocs(a.Count()))
 			break
 		}
-		before := c.Counts()
 		if decoded {
 			err = c.CleanDocument(doc, emit)
 		} else {
@@ -280,22 +316,16 @@ func readDocs(ctx context.Context, r io.Reader, src pipeline.Source, c *trex.Cle
 		}
 		var de *trex.DocumentError
 		if errors.As(err, &de) {
+			bad := documentRecord(src.Name, a.Index(), a.Offset(), de)
 			if opts.Strict {
-				return &BadRecordError{Input: src.Name, Index: a.Index(), Offset: a.Offset(), Reason: trex.ReasonMalformedDocument, Err: err}
+				return bad
 			}
-			opts.warnf("%s: document %d at byte offset %d: %v (skipped)", src.Name, a.Index(), a.Offset(), err)
+			opts.warnf("%v (skipped)", bad)
 		} else if err != nil {
 			return err
 		}
-		if opts.Strict {
-			after := c.Counts()
-			if after.BadSentenceID > before.BadSentenceID || after.MalformedTriples > before.MalformedTriples {
-				reason := trex.ReasonBadSentenceID
-				if after.MalformedTriples > before.MalformedTriples {
-					reason = trex.ReasonMalformedTriple
-				}
-				return &BadRecordError{Input: src.Name, Index: a.Index(), Offset: a.Offset(), Reason: reason, Err: errors.New("a triple cannot be read")}
-			}
+		if p, ok := c.BadTriple(); ok && opts.Strict {
+			return tripleRecord(src.Name, a.Index(), a.Offset(), p)
 		}
 		if prog != nil {
 			prog.AddDocs(1)
@@ -317,7 +347,7 @@ func arrayError(name string, strict bool, err error) error {
 		return err
 	}
 	if strict {
-		return &BadRecordError{Input: name, Index: -1, Reason: "invalid JSON array", Err: err}
+		return &BadRecordError{Input: name, Index: -1, Triple: -1, Reason: "invalid JSON array", Err: err}
 	}
 	return nil
 }

@@ -404,8 +404,8 @@ func TestBadInputs(t *testing.T) {
 
 	// --strict stops at the first bad record, naming file, record and offset.
 	for name, sub := range map[string]string{
-		"d_truncated.json": "d_truncated.json: byte offset",
-		"f_missing.json":   `f_missing.json: document 0 at byte offset 1: malformed_document: missing key "triples"`,
+		"d_truncated.json": "d_truncated.json: invalid JSON array: byte offset",
+		"f_missing.json":   `f_missing.json: document 0 at byte offset 1: malformed_document: key "triples" is missing or null`,
 		"i_toolarge.json":  "i_toolarge.json: document 1 at byte offset",
 		"l_gone.json":      "unreadable input",
 	} {

@@ -11,6 +11,7 @@ package trex
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -87,6 +88,12 @@ type Counts struct {
 	Unaligned          int64 `json:"unaligned_boundaries"`
 	BadSentenceID      int64 `json:"bad_sentence_id"`
 	MalformedTriples   int64 `json:"malformed_triple"`
+	// LoneSurrogates counts the documents with examples whose text holds
+	// a lone UTF-16 surrogate escape (\ud800-\udfff without its pair).
+	// Python keeps such a code point; kadapter writes U+FFFD instead (Go
+	// strings, Arrow and Hugging Face datasets hold UTF-8 only), with the
+	// same code-point offsets. Counted, not dropped.
+	LoneSurrogates int64 `json:"lone_surrogate_documents,omitempty"`
 }
 
 // Add adds o to c.
@@ -100,6 +107,7 @@ func (c *Counts) Add(o Counts) {
 	c.Unaligned += o.Unaligned
 	c.BadSentenceID += o.BadSentenceID
 	c.MalformedTriples += o.MalformedTriples
+	c.LoneSurrogates += o.LoneSurrogates
 }
 
 // DroppedTriples is the number of triples dropped for any reason.
@@ -123,6 +131,9 @@ func (c Counts) ByReason() map[string]int64 {
 // DocumentError describes a document rejected whole.
 type DocumentError struct {
 	Msg string // what is wrong with the document
+	// Triple is the index of the triple that made the document invalid
+	// (its example needs the missing docid), or -1.
+	Triple int
 }
 
 // Error implements error.
@@ -133,6 +144,8 @@ func (e *DocumentError) Error() string { return e.Msg }
 // make one per worker.
 type Cleaner struct {
 	doc      Document
+	raw      []byte // the raw document last decoded
+	badTri   TripleProblem
 	dec      decoder.Decoder
 	docID    string
 	words    []int64 // flat [start0, end0, start1, end1, ...] of words_boundaries
@@ -140,6 +153,7 @@ type Cleaner struct {
 	prepared bool
 	cp       []int32 // breakpoints (code point index, byte index) after each non-ASCII character
 	ascii    bool
+	replaced bool  // the prepared text holds U+FFFD (or invalid UTF-8)
 	textLen  int64 // length of the text in code points
 	cpHint   int   // byteOffset's last answer (count of breakpoints <= cp): tokens come in order
 	sentIdx  [][]int32
@@ -153,6 +167,21 @@ type Cleaner struct {
 	// earlier document, the others are zero.
 	triples []Triple
 	dirty   int
+}
+
+// TripleProblem describes the first triple of a document dropped as
+// bad_sentence_id or malformed_triple (the drops that are errors in the
+// original).
+type TripleProblem struct {
+	Index  int    // 0-based index of the triple in the document's "triples"
+	Reason string // ReasonBadSentenceID or ReasonMalformedTriple
+	Msg    string // the problem in words
+}
+
+// BadTriple returns the first bad_sentence_id or malformed_triple triple
+// of the document last cleaned, if there is one.
+func (c *Cleaner) BadTriple() (TripleProblem, bool) {
+	return c.badTri, c.badTri.Reason != ""
 }
 
 // NewCleaner returns a Cleaner.
@@ -200,6 +229,7 @@ func (c *Cleaner) DecodePrefix(buf []byte) (*Document, int, bool) {
 	if _, err := c.check(d); err != nil {
 		return nil, 0, false
 	}
+	c.raw = buf[:n]
 	return d, n, true
 }
 
@@ -207,16 +237,18 @@ func (c *Cleaner) DecodePrefix(buf []byte) (*Document, int, bool) {
 // checks its required keys and parses its boundary lists. The Document
 // refers to raw: it is valid until the next call.
 func (c *Cleaner) Decode(raw []byte) (*Document, error) {
-	if len(raw) == 0 {
+	c.raw = raw
+	c.badTri = TripleProblem{}
+	if msg := notObject(raw); msg != "" {
 		c.doc = Document{}
-		return nil, &DocumentError{Msg: "empty document"}
+		return nil, &DocumentError{Msg: msg, Triple: -1}
 	}
 	d := c.resetDoc()
 	// No copy of the input: the decoded strings may refer to raw.
 	err := sonicAPI.UnmarshalFromString(unsafe.String(&raw[0], len(raw)), d)
 	c.afterDecode(d)
 	if err != nil {
-		return nil, &DocumentError{Msg: "invalid document: " + shortErr(err)}
+		return nil, &DocumentError{Msg: describeInvalid(raw, err), Triple: -1}
 	}
 	return c.check(d)
 }
@@ -258,32 +290,28 @@ func (c *Cleaner) afterDecode(d *Document) {
 func (c *Cleaner) check(d *Document) (*Document, error) {
 	switch {
 	case d.Text == nil:
-		return nil, &DocumentError{Msg: `missing key "text" (or null)`}
+		return nil, &DocumentError{Msg: `key "text" is missing or null`, Triple: -1}
 	case d.Triples == nil:
-		return nil, &DocumentError{Msg: `missing key "triples" (or null)`}
+		return nil, &DocumentError{Msg: `key "triples" is missing or null`, Triple: -1}
 	case isNull(d.SentencesBoundaries):
-		return nil, &DocumentError{Msg: `missing key "sentences_boundaries" (or null)`}
+		return nil, &DocumentError{Msg: `key "sentences_boundaries" is missing or null`, Triple: -1}
 	case isNull(d.WordsBoundaries):
-		return nil, &DocumentError{Msg: `missing key "words_boundaries" (or null)`}
+		return nil, &DocumentError{Msg: `key "words_boundaries" is missing or null`, Triple: -1}
 	}
+	// docid is read when the first example is made, as the original
+	// reads ele['docid'] only when it appends one.
 	c.docID = ""
-	if len(d.Triples) > 0 {
-		id, ok := parseString(d.DocID)
-		if !ok {
-			return nil, &DocumentError{Msg: `missing or non-string key "docid"`}
-		}
-		c.docID = lastComponent(id)
-	}
 	var ok bool
 	if c.sents, ok = parsePairs(d.SentencesBoundaries, c.sents[:0]); !ok {
-		return nil, &DocumentError{Msg: "sentences_boundaries is not a list of [start, end] integer pairs"}
+		return nil, &DocumentError{Msg: `key "sentences_boundaries" is not a list of [start, end] integer pairs`, Triple: -1}
 	}
 	if c.words, ok = parsePairs(d.WordsBoundaries, c.words[:0]); !ok {
-		return nil, &DocumentError{Msg: "words_boundaries is not a list of [start, end] integer pairs"}
+		return nil, &DocumentError{Msg: `key "words_boundaries" is not a list of [start, end] integer pairs`, Triple: -1}
 	}
 	return d, nil
 }
 
+// shortErr is the first line of err's message, at most 300 bytes.
 func shortErr(err error) string {
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -317,12 +345,17 @@ func lastComponent(s string) string {
 }
 
 // CleanDocument runs the original loops on the document last returned by
-// Decode.
+// Decode. A document whose first example finds no string "docid" is
+// counted as malformed (and none of its triples is counted) and returned
+// as a *DocumentError.
 func (c *Cleaner) CleanDocument(d *Document, emit func(*Example) error) error {
+	before := c.counts
+	c.badTri = TripleProblem{}
 	c.counts.Documents++
 	c.counts.Triples += int64(len(d.Triples))
 	text := *d.Text
 	c.prepared = false
+	haveID := false
 	nsent := len(c.sents) / 2
 	if cap(c.sentIdx) < nsent {
 		c.sentIdx = make([][]int32, nsent)
@@ -343,6 +376,7 @@ func (c *Cleaner) CleanDocument(d *Document, emit func(*Example) error) error {
 		sid, ok := parseInt(tri.SentenceID)
 		if !ok || sid < 0 || sid >= int64(nsent) {
 			c.counts.BadSentenceID++
+			c.noteBad(ti, tri, ReasonBadSentenceID, nsent)
 			continue
 		}
 		subjURI, ok1 := parseString(tri.Subject.URI)
@@ -350,12 +384,14 @@ func (c *Cleaner) CleanDocument(d *Document, emit func(*Example) error) error {
 		predURI, ok3 := parseString(tri.Predicate.URI)
 		if !ok1 || !ok2 || !ok3 {
 			c.counts.MalformedTriples++
+			c.noteBad(ti, tri, ReasonMalformedTriple, 0)
 			continue
 		}
 		s0, s1, sst := parseBoundaries(tri.Subject.Boundaries)
 		o0, o1, ost := parseBoundaries(tri.Object.Boundaries)
 		if sst == bndBad || ost == bndBad {
 			c.counts.MalformedTriples++
+			c.noteBad(ti, tri, ReasonMalformedTriple, 0)
 			continue
 		}
 		if sst == bndFalsy || ost == bndFalsy { // Python: `if entity1_index and entity2_index`
@@ -364,6 +400,7 @@ func (c *Cleaner) CleanDocument(d *Document, emit func(*Example) error) error {
 		}
 		if sst == bndShort || ost == bndShort {
 			c.counts.MalformedTriples++
+			c.noteBad(ti, tri, ReasonMalformedTriple, 0)
 			continue
 		}
 		words := c.sentenceWords(int(sid))
@@ -394,8 +431,23 @@ func (c *Cleaner) CleanDocument(d *Document, emit func(*Example) error) error {
 			c.counts.Unaligned++
 			continue
 		}
+		if !haveID {
+			id, ok := parseString(d.DocID)
+			if !ok {
+				// The original raises KeyError here; nothing of this
+				// document was emitted yet.
+				c.counts = before
+				c.counts.MalformedDocuments++
+				c.badTri = TripleProblem{}
+				return &DocumentError{Msg: fmt.Sprintf(`key "docid" is missing or not a string, and triple %d makes an example`, ti), Triple: ti}
+			}
+			c.docID, haveID = lastComponent(id), true
+		}
 		if !c.prepared {
 			c.prepareText(text)
+			if c.replaced && hasLoneSurrogate(c.raw) {
+				c.counts.LoneSurrogates++
+			}
 		}
 		// The tokens of a sentence are shared by its examples.
 		toks := c.sentTok[sid]
@@ -447,6 +499,7 @@ func (c *Cleaner) sentenceWords(sid int) []int32 {
 // it. Mostly-ASCII text costs one fast pass and a few breakpoints.
 func (c *Cleaner) prepareText(text string) {
 	c.prepared = true
+	c.replaced = false
 	c.ascii = true
 	c.cpHint = 0
 	bp := c.cp[:0]
@@ -467,7 +520,10 @@ func (c *Cleaner) prepareText(text string) {
 			cps++
 			continue
 		}
-		_, n := utf8.DecodeRuneInString(text[i:])
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if r == utf8.RuneError {
+			c.replaced = true
+		}
 		i += n
 		cps++
 		bp = append(bp, int32(cps), int32(i))

@@ -171,19 +171,21 @@ func TestDropReasons(t *testing.T) {
 		`{"docid":"D","text":"x","sentences_boundaries":[[0]],"words_boundaries":[],"triples":[]}`, // short sentence boundary
 		`{"docid":"D","text":"x","sentences_boundaries":[],"words_boundaries":[],"triples":"no"}`,  // wrong type
 		`[1,2]`, `"str"`, `{"docid": tru}`,
-		`{"docid":"D","text":"x","sentences_boundaries":[[0,1.5]],"words_boundaries":[],"triples":[]}`,         // float offset
-		`{"docid":"D","text":"x","sentences_boundaries":[],"words_boundaries":[[0,1],[2]],"triples":[]}`,       // short word boundary
-		`{"docid":7,"text":"x","sentences_boundaries":[],"words_boundaries":[],"triples":[{"sentence_id":0}]}`, // docid not a string
-		`{"docid":"D","Text":"x","sentences_boundaries":[],"words_boundaries":[],"triples":[]}`,                // keys are case-sensitive
+		`{"docid":"D","text":"x","sentences_boundaries":[[0,1.5]],"words_boundaries":[],"triples":[]}`,                                                                                                                            // float offset
+		`{"docid":"D","text":"x","sentences_boundaries":[],"words_boundaries":[[0,1],[2]],"triples":[]}`,                                                                                                                          // short word boundary
+		`{"docid":7,"text":"x","sentences_boundaries":[[0,1]],"words_boundaries":[[0,1]],"triples":[{"sentence_id":0,"subject":{"uri":"a","boundaries":[0,1]},"object":{"uri":"b","boundaries":[0,1]},"predicate":{"uri":"c"}}]}`, // docid not a string, and an example needs it
+		`{"docid":"D","Text":"x","sentences_boundaries":[],"words_boundaries":[],"triples":[]}`,                                                                                                                                   // keys are case-sensitive
 	}
 	// a string sentence id is a bad sentence id (the original raises TypeError)
 	strID := `{"docid":"D","text":"x","sentences_boundaries":[[0,1]],"words_boundaries":[],"triples":[{"sentence_id":"0"}]}`
-	in := "[" + doc + "," + strings.Join(bad, ",") + "," + strID + `,{"text":"","sentences_boundaries":[],"words_boundaries":[],"triples":[]}]`
+	// docid is not needed when no triple makes an example (as the original)
+	noID := `{"docid":7,"text":"x","sentences_boundaries":[],"words_boundaries":[],"triples":[{"sentence_id":0}]}`
+	in := "[" + doc + "," + strings.Join(bad, ",") + "," + strID + "," + noID + `,{"text":"","sentences_boundaries":[],"words_boundaries":[],"triples":[]}]`
 	got, c := cleanReader(t, strings.NewReader(in), "drops.json")
 	if len(got) != 2 {
 		t.Fatalf("%d examples: %v", len(got), got)
 	}
-	want := Counts{Documents: 3, MalformedDocuments: int64(len(bad)), Triples: 12, Examples: 2, NullBoundaries: 2, Unaligned: 1, BadSentenceID: 4, MalformedTriples: 3}
+	want := Counts{Documents: 4, MalformedDocuments: int64(len(bad)), Triples: 13, Examples: 2, NullBoundaries: 2, Unaligned: 1, BadSentenceID: 5, MalformedTriples: 3}
 	if c != want {
 		t.Fatalf("counts\n got %+v\nwant %+v", c, want)
 	}

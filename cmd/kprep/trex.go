@@ -187,6 +187,9 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 		cl.Documents, cl.MalformedDocuments, cl.TooLargeDocuments, cl.Triples, cl.Examples)
 	fmt.Fprintf(w, "  dropped triples: null boundaries %d, unaligned %d, bad sentence id %d, malformed %d\n",
 		cl.NullBoundaries, cl.Unaligned, cl.BadSentenceID, cl.MalformedTriples)
+	if cl.LoneSurrogates > 0 {
+		fmt.Fprintf(w, "  documents with lone surrogate escapes, written as U+FFFD: %d\n", cl.LoneSurrogates)
+	}
 	fmt.Fprintf(w, "  relations %d, kept %d; examples dropped by --drop %d, below --min-per-relation %d\n",
 		c.Relations, c.RelationsKept, c.DroppedByFlag, c.DroppedBelow)
 	fmt.Fprintf(w, "  train %d, dev %d (seed %d); not in the 410-relation list: %d\n", c.Train, c.Dev, *seed, c.UnknownLabel)
