@@ -58,25 +58,28 @@ type DeviceError struct {
 func (e *DeviceError) Error() string {
 	return fmt.Sprintf("device %s is not available: ONNX Runtime (%s) could not enable the CUDA execution provider: %v\n"+
 		"The CUDA provider needs an ONNX Runtime build with CUDA (libonnxruntime_providers_cuda.so and "+
-		"libonnxruntime_providers_shared.so next to %s), CUDA 12 and cuDNN 9 libraries on the loader path, "+
-		"and an NVIDIA GPU with a working driver; use --device cpu otherwise", e.Device, e.Library, e.Err, e.Library)
+		"libonnxruntime_providers_shared.so next to %s: scripts/fetch-onnxruntime.sh --cuda installs a matching pair), "+
+		"the CUDA 13 and cuDNN 9 libraries (NVIDIA's nvidia-*-cu13 pip wheels or a CUDA toolkit; found on LD_LIBRARY_PATH "+
+		"or through --cuda-libs / "+CUDALibsEnv+"), and an NVIDIA GPU with a working driver; `krun doctor` shows what is "+
+		"missing; use --device cpu otherwise", e.Device, e.Library, e.Err, e.Library)
 }
 
 // Unwrap returns the underlying ONNX Runtime error.
 func (e *DeviceError) Unwrap() error { return e.Err }
 
 // appendDevice adds d's execution provider to opts (nothing for the CPU).
-func appendDevice(opts *ort.SessionOptions, d Device) error {
+func appendDevice(opts *ort.SessionOptions, d Device, extra map[string]string) error {
 	if !d.CUDA {
 		return nil
 	}
+	PreloadCUDALibraries()
 	fail := func(err error) error { return &DeviceError{Device: d, Library: LibraryPath(), Err: err} }
 	cuda, err := ort.NewCUDAProviderOptions()
 	if err != nil {
 		return fail(err)
 	}
 	defer cuda.Destroy()
-	if err := cuda.Update(map[string]string{"device_id": strconv.Itoa(d.ID)}); err != nil {
+	if err := cuda.Update(CUDAProviderOptions(d, extra)); err != nil {
 		return fail(err)
 	}
 	if err := opts.AppendExecutionProviderCUDA(cuda); err != nil {

@@ -72,7 +72,14 @@ func cacheDir() string {
 // the usual system folders, and finally the bare name for the dynamic
 // loader. When $ONNXRUNTIME_LIB is set it is the only candidate: a wrong
 // explicit setting must not silently fall back to another library.
-func Candidates() []Candidate {
+func Candidates() []Candidate { return candidates(false) }
+
+// CandidatesFor is Candidates for a device: for CUDA, cached libraries
+// with a CUDA provider beside them (scripts/fetch-onnxruntime.sh --cuda)
+// come first, so --device cuda finds the pair without any variable.
+func CandidatesFor(d Device) []Candidate { return candidates(d.CUDA) }
+
+func candidates(cuda bool) []Candidate {
 	if v := os.Getenv(LibraryEnv); v != "" {
 		if st, err := os.Stat(v); err == nil && st.IsDir() {
 			var out []Candidate
@@ -87,6 +94,9 @@ func Candidates() []Candidate {
 	if c := cacheDir(); c != "" {
 		vers, _ := filepath.Glob(filepath.Join(c, "onnxruntime", "*", "libonnxruntime.so"))
 		sort.Slice(vers, func(i, j int) bool { return versionLess(vers[j], vers[i]) })
+		if cuda {
+			sort.SliceStable(vers, func(i, j int) bool { return hasCUDAProvider(vers[i]) && !hasCUDAProvider(vers[j]) })
+		}
 		if len(vers) == 0 {
 			vers = []string{filepath.Join(c, "onnxruntime", "<version>", "libonnxruntime.so")}
 		}
@@ -141,14 +151,20 @@ func (e *LibraryError) Error() string {
 // environment. It is safe to call many times and from several goroutines;
 // after the first success it does nothing. On failure it returns a
 // *LibraryError listing every place it looked.
-func Init() error {
+func Init() error { return InitFor(CPU) }
+
+// InitFor is Init choosing the library for device d (see CandidatesFor).
+// Once a library is loaded it stays for the process, whatever d is. A core
+// whose CUDA provider comes from another ONNX Runtime release is refused
+// (CheckPair) and never loaded.
+func InitFor(d Device) error {
 	initMu.Lock()
 	defer initMu.Unlock()
 	if initPath != "" {
 		return nil
 	}
 	var tried []string
-	for _, c := range Candidates() {
+	for _, c := range candidates(d.CUDA) {
 		if strings.ContainsRune(c.Path, filepath.Separator) {
 			if _, err := os.Stat(c.Path); err != nil {
 				reason := "not found"
@@ -156,6 +172,12 @@ func Init() error {
 					reason = err.Error()
 				}
 				tried = append(tried, fmt.Sprintf("%s (%s): %s", c.Path, c.Source, reason))
+				continue
+			}
+		}
+		if strings.ContainsRune(c.Path, filepath.Separator) {
+			if _, err := CheckPair(c.Path); err != nil {
+				tried = append(tried, fmt.Sprintf("%s (%s): %v", c.Path, c.Source, err))
 				continue
 			}
 		}

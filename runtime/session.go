@@ -58,6 +58,14 @@ type Options struct {
 	Optimization OptLevel
 	// Outputs names the graph outputs Run returns; empty means all of them.
 	Outputs []string
+	// CUDA holds extra CUDA execution provider options, e.g.
+	// {"use_tf32": "0"} for float32 parity (the provider uses TF32 by
+	// default); device_id always comes from Device.
+	CUDA map[string]string
+	// DisableCPUFallback fails session creation when any node would run on
+	// the CPU execution provider instead of the requested device
+	// (session.disable_cpu_ep_fallback). Ignored on the CPU device.
+	DisableCPUFallback bool
 }
 
 // IOInfo describes one graph input or output.
@@ -108,6 +116,7 @@ type Session struct {
 	inputs  []IOInfo
 	outputs []IOInfo // all graph outputs
 	fetch   []string // the outputs Run returns
+	limits  []IndexLimit
 }
 
 func newSessionOptions(o Options) (*ort.SessionOptions, error) {
@@ -118,6 +127,11 @@ func newSessionOptions(o Options) (*ort.SessionOptions, error) {
 	fail := func(err error) (*ort.SessionOptions, error) {
 		so.Destroy()
 		return nil, err
+	}
+	// Errors come back to the caller as Go errors (without colour codes);
+	// ONNX Runtime's logger would print them a second time, coloured.
+	if err := so.SetLogSeverityLevel(ort.LoggingLevelFatal); err != nil {
+		return fail(cleanORT(err))
 	}
 	if o.IntraOpThreads < 0 || o.InterOpThreads < 0 {
 		return fail(fmt.Errorf("thread counts must be >= 0 (0 = ONNX Runtime's default)"))
@@ -144,7 +158,12 @@ func newSessionOptions(o Options) (*ort.SessionOptions, error) {
 	if err := so.SetGraphOptimizationLevel(lvl.ort()); err != nil {
 		return fail(err)
 	}
-	if err := appendDevice(so, o.Device); err != nil {
+	if o.Device.CUDA && o.DisableCPUFallback {
+		if err := so.AddSessionConfigEntry(ConfigDisableCPUFallback, "1"); err != nil {
+			return fail(err)
+		}
+	}
+	if err := appendDevice(so, o.Device, o.CUDA); err != nil {
 		return fail(err)
 	}
 	return so, nil
@@ -153,7 +172,7 @@ func newSessionOptions(o Options) (*ort.SessionOptions, error) {
 // Open loads the ONNX Runtime library if needed (see Init) and opens a
 // session on the graph at path with opts. Errors name the file.
 func Open(path string, opts Options) (*Session, error) {
-	if err := Init(); err != nil {
+	if err := InitFor(opts.Device); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -164,7 +183,10 @@ func Open(path string, opts Options) (*Session, error) {
 	// read); if that fails, ONNX Runtime reads it, at the cost of loading
 	// the model once more.
 	var err error
-	if s.inputs, s.outputs, err = ReadInterface(path); err != nil {
+	if g, gerr := readGraphInfo(path); gerr == nil {
+		s.inputs, s.outputs = g.iface()
+		s.limits = g.indexLimits()
+	} else {
 		infoOpts, err := ort.NewSessionOptions()
 		if err != nil {
 			return nil, err
@@ -173,7 +195,7 @@ func Open(path string, opts Options) (*Session, error) {
 		ins, outs, err := ort.GetInputOutputInfoWithOptions(path, infoOpts)
 		infoOpts.Destroy()
 		if err != nil {
-			return nil, fmt.Errorf("model %s: %w", path, err)
+			return nil, fmt.Errorf("model %s: %w", path, cleanORT(err))
 		}
 		s.inputs, s.outputs = ioInfos(ins), ioInfos(outs)
 	}
@@ -201,9 +223,9 @@ func Open(path string, opts Options) (*Session, error) {
 	s.sess, err = ort.NewDynamicAdvancedSession(path, inNames, s.fetch, so)
 	if err != nil {
 		if opts.Device.CUDA {
-			return nil, fmt.Errorf("model %s: %w", path, &DeviceError{Device: opts.Device, Library: LibraryPath(), Err: err})
+			return nil, fmt.Errorf("model %s: %w", path, &DeviceError{Device: opts.Device, Library: LibraryPath(), Err: cleanORT(err)})
 		}
-		return nil, fmt.Errorf("model %s: %w", path, err)
+		return nil, fmt.Errorf("model %s: %w", path, cleanORT(err))
 	}
 	return s, nil
 }
@@ -267,6 +289,9 @@ func (s *Session) Run(ctx context.Context, inputs map[string]Tensor) (map[string
 		return nil, fmt.Errorf("model %s: inputs do not match the graph (missing: [%s], unknown: [%s]; the graph takes %s)",
 			s.path, strings.Join(missing, " "), strings.Join(unknown, " "), names(s.inputs))
 	}
+	if err := s.checkIndices(inputs); err != nil {
+		return nil, err
+	}
 	vals := make([]ort.Value, len(s.inputs))
 	defer func() {
 		for _, v := range vals {
@@ -309,15 +334,12 @@ func (s *Session) Run(ctx context.Context, inputs map[string]Tensor) (map[string
 	close(done)
 	<-stopped
 	if err != nil {
-		for _, o := range outs {
-			if o != nil {
-				o.Destroy()
-			}
-		}
+		// onnxruntime_go converts outputs only after a successful run, so
+		// there is nothing to release here.
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("model %s: %w", s.path, err)
+		return nil, fmt.Errorf("model %s: %w", s.path, cleanORT(err))
 	}
 	res := make(map[string]Tensor, len(outs))
 	var firstErr error
