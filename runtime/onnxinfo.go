@@ -18,14 +18,36 @@ import (
 // overrides in IR >= 4) are left out, as ONNX Runtime does for the inputs
 // it requires.
 func ReadInterface(path string) (inputs, outputs []IOInfo, err error) {
-	f, err := os.Open(path)
+	g, err := readGraphInfo(path)
 	if err != nil {
 		return nil, nil, err
+	}
+	inputs, outputs = g.iface()
+	return inputs, outputs, nil
+}
+
+// iface returns the graph's inputs that are not initializers, and its
+// outputs.
+func (g *graphInfo) iface() (inputs, outputs []IOInfo) {
+	for _, in := range g.inputs {
+		if !g.inits[in.Name] {
+			inputs = append(inputs, in)
+		}
+	}
+	return inputs, g.outputs
+}
+
+// readGraphInfo reads the graph's interface, node list and initializer
+// names and dimensions, seeking past the weights.
+func readGraphInfo(path string) (*graphInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	r := &pbReader{f: f, br: bufio.NewReaderSize(f, 64<<10)}
 	var g *graphInfo
@@ -38,17 +60,12 @@ func ReadInterface(path string) (inputs, outputs []IOInfo, err error) {
 		return r.skip(n)
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: not a readable ONNX model: %w", path, err)
+		return nil, fmt.Errorf("%s: not a readable ONNX model: %w", path, err)
 	}
 	if g == nil {
-		return nil, nil, fmt.Errorf("%s: not an ONNX model (no graph)", path)
+		return nil, fmt.Errorf("%s: not an ONNX model (no graph)", path)
 	}
-	for _, in := range g.inputs {
-		if !g.inits[in.Name] {
-			inputs = append(inputs, in)
-		}
-	}
-	return inputs, g.outputs, nil
+	return g, nil
 }
 
 // pbReader walks protobuf fields of a file, reading small fields and
@@ -79,6 +96,12 @@ func (r *pbReader) varint() (uint64, int64, error) {
 // consume exactly the n payload bytes of length-delimited fields (other
 // wire types are consumed here and reported with n = 0).
 func (r *pbReader) fields(size int64, fn func(num protowire.Number, typ protowire.Type, n int64) error) error {
+	return r.fieldsVarint(size, fn, nil)
+}
+
+// fieldsVarint is fields that also hands varint fields' values to vfn
+// (when not nil).
+func (r *pbReader) fieldsVarint(size int64, fn func(num protowire.Number, typ protowire.Type, n int64) error, vfn func(num protowire.Number, x uint64)) error {
 	for size > 0 {
 		tag, k, err := r.varint()
 		if err != nil {
@@ -88,7 +111,11 @@ func (r *pbReader) fields(size int64, fn func(num protowire.Number, typ protowir
 		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
 		switch typ {
 		case protowire.VarintType:
-			_, k, err = r.varint()
+			var x uint64
+			x, k, err = r.varint()
+			if err == nil && vfn != nil {
+				vfn(num, x)
+			}
 		case protowire.Fixed32Type:
 			k, err = 4, r.skip(4)
 		case protowire.Fixed64Type:
@@ -143,14 +170,29 @@ func (r *pbReader) bytes(n int64) ([]byte, error) {
 type graphInfo struct {
 	inputs, outputs []IOInfo
 	inits           map[string]bool
+	// initDims holds each initializer's dimensions.
+	initDims map[string][]int64
+	// nodes holds each node's operator and value names, in file order.
+	nodes []nodeInfo
+}
+
+// nodeInfo is what the index check needs of a NodeProto.
+type nodeInfo struct {
+	op, domain      string
+	inputs, outputs []string
+	axis            int64 // the "axis" int attribute (0 when absent)
 }
 
 // graph reads GraphProto: input (11), output (12) and the names of
 // initializer (5) tensors; everything else is skipped.
 func (r *pbReader) graph(size int64) (*graphInfo, error) {
-	g := &graphInfo{inits: map[string]bool{}}
+	g := &graphInfo{inits: map[string]bool{}, initDims: map[string][]int64{}}
 	err := r.fields(size, func(num protowire.Number, typ protowire.Type, n int64) error {
 		switch num {
+		case 1: // NodeProto
+			nd, err := r.node(n)
+			g.nodes = append(g.nodes, nd)
+			return err
 		case 11, 12:
 			b, err := r.bytes(n)
 			if err != nil {
@@ -166,19 +208,83 @@ func (r *pbReader) graph(size int64) (*graphInfo, error) {
 				g.outputs = append(g.outputs, vi)
 			}
 			return nil
-		case 5: // TensorProto: read its name (8), skip the data
-			return r.fields(n, func(num protowire.Number, typ protowire.Type, n int64) error {
-				if num == 8 {
+		case 5: // TensorProto: read its dims (1) and name (8), skip the data
+			var name string
+			dims := []int64{}
+			err := r.fieldsVarint(n, func(num protowire.Number, typ protowire.Type, n int64) error {
+				switch num {
+				case 8:
 					b, err := r.bytes(n)
-					g.inits[string(b)] = true
+					name = string(b)
+					return err
+				case 1: // packed dims
+					b, err := r.bytes(n)
+					for len(b) > 0 && err == nil {
+						x, k := protowire.ConsumeVarint(b)
+						if k < 0 {
+							return errMalformed
+						}
+						dims, b = append(dims, int64(x)), b[k:]
+					}
 					return err
 				}
 				return r.skip(n)
+			}, func(num protowire.Number, x uint64) {
+				if num == 1 {
+					dims = append(dims, int64(x))
+				}
 			})
+			g.inits[name] = true
+			g.initDims[name] = dims
+			return err
 		}
 		return r.skip(n)
 	})
 	return g, err
+}
+
+// node reads NodeProto{input 1, output 2, op_type 4, domain 7, attribute 5:
+// AttributeProto{name 1, i 3}}; other fields are skipped.
+func (r *pbReader) node(size int64) (nodeInfo, error) {
+	var nd nodeInfo
+	err := r.fields(size, func(num protowire.Number, typ protowire.Type, n int64) error {
+		switch num {
+		case 1, 2, 4, 7:
+			b, err := r.bytes(n)
+			switch num {
+			case 1:
+				nd.inputs = append(nd.inputs, string(b))
+			case 2:
+				nd.outputs = append(nd.outputs, string(b))
+			case 4:
+				nd.op = string(b)
+			case 7:
+				nd.domain = string(b)
+			}
+			return err
+		case 5:
+			var name string
+			var i int64
+			err := r.fieldsVarint(n, func(num protowire.Number, typ protowire.Type, n int64) error {
+				if num == 1 {
+					b, err := r.bytes(n)
+					name = string(b)
+					return err
+				}
+				return r.skip(n)
+			}, func(num protowire.Number, x uint64) {
+				if num == 3 {
+					i = int64(x)
+				}
+			})
+			if name == "axis" {
+				nd.axis = i
+			}
+			return err
+		}
+		return r.skip(n)
+	})
+	return nd, err
 }
 
 // ONNX TensorProto.DataType values → dtype names.

@@ -58,14 +58,6 @@ type Options struct {
 	Optimization OptLevel
 	// Outputs names the graph outputs Run returns; empty means all of them.
 	Outputs []string
-	// CUDA holds extra CUDA execution provider options, e.g.
-	// {"use_tf32": "0"} for float32 parity (the provider uses TF32 by
-	// default); device_id always comes from Device.
-	CUDA map[string]string
-	// DisableCPUFallback fails session creation when any node would run on
-	// the CPU execution provider instead of the requested device
-	// (session.disable_cpu_ep_fallback). Ignored on the CPU device.
-	DisableCPUFallback bool
 }
 
 // IOInfo describes one graph input or output.
@@ -158,12 +150,7 @@ func newSessionOptions(o Options) (*ort.SessionOptions, error) {
 	if err := so.SetGraphOptimizationLevel(lvl.ort()); err != nil {
 		return fail(err)
 	}
-	if o.Device.CUDA && o.DisableCPUFallback {
-		if err := so.AddSessionConfigEntry(ConfigDisableCPUFallback, "1"); err != nil {
-			return fail(err)
-		}
-	}
-	if err := appendDevice(so, o.Device, o.CUDA); err != nil {
+	if err := appendDevice(so, o.Device); err != nil {
 		return fail(err)
 	}
 	return so, nil
@@ -172,7 +159,7 @@ func newSessionOptions(o Options) (*ort.SessionOptions, error) {
 // Open loads the ONNX Runtime library if needed (see Init) and opens a
 // session on the graph at path with opts. Errors name the file.
 func Open(path string, opts Options) (*Session, error) {
-	if err := InitFor(opts.Device); err != nil {
+	if err := Init(); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -334,8 +321,11 @@ func (s *Session) Run(ctx context.Context, inputs map[string]Tensor) (map[string
 	close(done)
 	<-stopped
 	if err != nil {
-		// onnxruntime_go converts outputs only after a successful run, so
-		// there is nothing to release here.
+		for _, o := range outs {
+			if o != nil {
+				o.Destroy()
+			}
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -41,6 +41,7 @@ type rtTask struct {
 	padID       int64
 	multiChoice bool
 	positions   []string // graph inputs fed from marker positions
+	data, vocab string   // the data file and the vocabulary's size, named in id-range errors
 }
 
 // rtTaskFlags are the task flags shared by eval and predict.
@@ -58,7 +59,7 @@ type rtTaskFlags struct {
 // newRTTask sets up a task. Without a converter (Arrow features input) no
 // tokenizer is loaded and the label list is optional.
 func newRTTask(f rtTaskFlags, dataPath string, withConverter bool) (*rtTask, error) {
-	t := &rtTask{name: f.task}
+	t := &rtTask{name: f.task, data: dataPath}
 	switch f.task {
 	case features.TaskTACRED, features.TaskTREXRC:
 		t.positions = []string{"subj_pos", "obj_pos"}
@@ -120,6 +121,9 @@ func newRTTask(f rtTaskFlags, dataPath string, withConverter bool) (*rtTask, err
 	tok, err := features.LoadTokenizer(f.vocab)
 	if err != nil {
 		return nil, fmt.Errorf("--vocab %s: %w", f.vocab, err)
+	}
+	if v, ok := tok.(interface{ VocabSize() int }); ok {
+		t.vocab = fmt.Sprintf(" (--vocab %s: %d tokens)", f.vocab, v.VocabSize())
 	}
 	cfg := features.Config{
 		Task: f.task, MaxSeqLength: f.maxLen, Labels: labels, NegativeSample: -1,
@@ -480,6 +484,11 @@ func (t *rtTask) runLogits(ctx context.Context, env cli.Env, command, model stri
 	rows := make([]krt.Row, len(examples))
 	for i := range examples {
 		rows[i] = t.row(&examples[i])
+	}
+	if err := sess.CheckRows(rows, func(i int) string {
+		return strings.TrimSpace(fmt.Sprintf("%s record %d%s", t.data, examples[i].Record, t.vocab))
+	}); err != nil {
+		return nil, err
 	}
 	prog := newRTProgress(env.Stderr, command+" "+t.name, len(rows), quiet)
 	outs := make([]rtOut, len(rows))

@@ -298,3 +298,47 @@ func TokenClassifier(classes int64) []byte {
 func Write(path string, model []byte) error {
 	return os.WriteFile(path, model, 0o644)
 }
+
+// Embedder returns a model of the kadapter single-sequence interface
+// (input_ids, attention_mask int64 [batch, seq]) whose input_ids index an
+// embedding table "emb" of rows rows (a Gather on axis 0, as RoBERTa's word
+// embeddings are read), and a second table "pos" of rows rows at
+// input_ids + shift (as position ids are computed: an Add, so not a plain
+// index input). Output logits float32 [batch, 2]:
+//
+//	logits[b,0] = Σ_l emb[input_ids[b,l]]            (emb[i] = i)
+//	logits[b,1] = Σ_l pos[input_ids[b,l] + shift]    (pos[i] = 1)
+//
+// With shift 0 every id in [0, rows) runs; with shift >= rows every run
+// fails inside ONNX Runtime (an index error that only it can see).
+func Embedder(rows, shift int64) []byte {
+	bs := []any{"batch", "seq"}
+	g := graph{name: "onnxtest_embedder"}
+	g.inputs = []valueInfo{{"input_ids", typeInt64, bs}, {"attention_mask", typeInt64, bs}}
+	emb := make([]float32, rows)
+	pos := make([]float32, rows)
+	for i := range emb {
+		emb[i], pos[i] = float32(i), 1
+	}
+	g.inits = []initializer{
+		{name: "emb", dims: []int64{rows}, elem: typeFloat, floats: emb},
+		{name: "pos", dims: []int64{rows}, elem: typeFloat, floats: pos},
+		{name: "shift", dims: []int64{}, elem: typeInt64, int64s: []int64{shift}},
+		{name: "axis1", dims: []int64{1}, elem: typeInt64, int64s: []int64{1}},
+		{name: "zerof", dims: []int64{}, elem: typeFloat, floats: []float32{0}},
+	}
+	g.nodes = []node{
+		{op: "Flatten", inputs: []string{"input_ids"}, outputs: []string{"ids2d"}, ints: map[string]int64{"axis": 1}},
+		{op: "Gather", inputs: []string{"emb", "ids2d"}, outputs: []string{"e"}, ints: map[string]int64{"axis": 0}},
+		{op: "Add", inputs: []string{"input_ids", "shift"}, outputs: []string{"shifted"}},
+		{op: "Gather", inputs: []string{"pos", "shifted"}, outputs: []string{"p"}},
+		{op: "Cast", inputs: []string{"attention_mask"}, outputs: []string{"maskf"}, ints: map[string]int64{"to": typeFloat}},
+		{op: "Mul", inputs: []string{"maskf", "zerof"}, outputs: []string{"mask0"}},
+		{op: "Add", inputs: []string{"e", "mask0"}, outputs: []string{"e0"}},
+		{op: "ReduceSum", inputs: []string{"e0", "axis1"}, outputs: []string{"es"}, ints: map[string]int64{"keepdims": 1}},
+		{op: "ReduceSum", inputs: []string{"p", "axis1"}, outputs: []string{"ps"}, ints: map[string]int64{"keepdims": 1}},
+		{op: "Concat", inputs: []string{"es", "ps"}, outputs: []string{"logits"}, ints: map[string]int64{"axis": 1}},
+	}
+	g.outputs = []valueInfo{{"logits", typeFloat, []any{"batch", int64(2)}}}
+	return g.model()
+}
