@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -178,4 +180,42 @@ func FuzzTokenizeLine(f *testing.F) {
 
 func loadTokenizerForTest(tb testing.TB) (*tokenizer.Tokenizer, error) {
 	return tokenizer.Load(testshared.Path(tb, "data", "roberta"))
+}
+
+// TestDocsStayInRepository checks that the README and docs/*.md point only
+// at files of the repository: every relative Markdown link resolves to an
+// existing path inside it, and no page names a path of the development
+// machine (docs/tokenizer.md pointed at a notes file outside it).
+// ../shared, the documented shared material, and /tmp outputs are fine.
+func TestDocsStayInRepository(t *testing.T) {
+	root := testshared.RepoRoot()
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("docs/*.md: %v %v", pages, err)
+	}
+	pages = append(pages, filepath.Join(root, "README.md"))
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	machine := regexp.MustCompile("(^|[\\s`(\"'])(/work|/home|/Users)/[^\\s`)\"']*")
+	for _, p := range pages {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, p)
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			abs := filepath.Clean(filepath.Join(filepath.Dir(p), target))
+			if r, err := filepath.Rel(root, abs); err != nil || r == ".." || strings.HasPrefix(r, "../") {
+				t.Errorf("%s links to %s, outside the repository", rel, target)
+			} else if _, err := os.Stat(abs); err != nil {
+				t.Errorf("%s links to %s, which does not exist", rel, target)
+			}
+		}
+		for _, m := range machine.FindAllStringSubmatch(string(data), -1) {
+			t.Errorf("%s names %s, a path of one machine, not of the repository", rel, strings.TrimLeft(m[0], " \t\n`(\"'"))
+		}
+	}
 }

@@ -5,7 +5,11 @@ E = "http://www.wikidata.org/entity/"
 P = "http://www.wikidata.org/prop/direct/"
 
 def doc(qid, title, sentences, triples):
-    # sentences: list of word lists; words joined by spaces, sentences by a space
+    # sentences: list of word lists; words joined by spaces, sentences by a space.
+    # triples: (sentence, relation, (subject QID, its words or None),
+    # (object QID, its words), kind): kind "ok", "null" (no subject
+    # boundaries, NoSubject aligner) or "misaligned" (the subject's end one
+    # code point short of a word edge).
     text, words, sents = "", [], []
     for ws in sentences:
         if text:
@@ -17,14 +21,24 @@ def doc(qid, title, sentences, triples):
             words.append([len(text), len(text) + len(w)])
             text += w
         sents.append([s0, len(text)])
-    def span(si, a, b):  # words a..b (inclusive) of sentence si
+    def span(si, surface):
+        # The code-point boundaries of the words spelling surface in
+        # sentence si (its first occurrence). Entities are named by their
+        # words, not by word indices, so that a miscounted index cannot put
+        # a fact on the wrong words (the indices of an earlier version
+        # were off by one); TestSampleFacts (builders/trexrc) checks every
+        # triple of the output against the words and the entities' names.
+        ws, want = sentences[si], surface.split()
         base = sum(len(s) for s in sentences[:si])
-        return [words[base + a][0], words[base + b][1]]
+        for a in range(len(ws) - len(want) + 1):
+            if ws[a:a + len(want)] == want:
+                return [words[base + a][0], words[base + a + len(want) - 1][1]]
+        raise ValueError("%r is not in sentence %d of %s" % (surface, si, title))
     ents, trips = [], []
     for t in triples:
         si, rel, sub, obj, kind = t
-        sb = span(si, *sub[1]) if sub[1] else None
-        ob = span(si, *obj[1])
+        sb = span(si, sub[1]) if sub[1] else None
+        ob = span(si, obj[1])
         if kind == "null":
             sb = None
         if kind == "misaligned":
@@ -47,35 +61,35 @@ docs1 = [
     doc("Q3343462", "Nora Zaïdi", [
         "Nora Zaïdi ( born 6 July 1965 in Bethoncourt , Doubs ) is a French politician .".split(),
         "She sat in the European Parliament from 1989 to 1994 .".split()],
-        [(0, "P19", ("Q3343462", (0, 1)), ("Q3361", (8, 8)), "ok"),
-         (0, "P27", ("Q3343462", (0, 1)), ("Q142", (15, 15)), "ok"),
-         (0, "P131", ("Q3361", (8, 8)), ("Q3340", (10, 10)), "ok"),
-         (0, "P31", ("Q3343462", (0, 1)), ("Q82955", (16, 16)), "ok"),
-         (1, "P39", ("Q3343462", None), ("Q27169", (4, 5)), "null")]),
+        [(0, "P19", ("Q3343462", "Nora Zaïdi"), ("Q3361", "Bethoncourt"), "ok"),
+         (0, "P27", ("Q3343462", "Nora Zaïdi"), ("Q142", "French"), "ok"),
+         (0, "P131", ("Q3361", "Bethoncourt"), ("Q3340", "Doubs"), "ok"),
+         (0, "P31", ("Q3343462", "Nora Zaïdi"), ("Q82955", "politician"), "ok"),
+         (1, "P39", ("Q3343462", None), ("Q27169", "European Parliament"), "null")]),
     doc("Q174", "São Paulo", [
         "São Paulo is the largest city in Brazil .".split(),
         "It is the capital of the state of São Paulo .".split()],
-        [(0, "P17", ("Q174", (0, 1)), ("Q155", (7, 7)), "ok"),
-         (1, "P1376", ("Q174", (8, 9)), ("Q175", (8, 9)), "misaligned"),
-         (0, "P31", ("Q174", (0, 1)), ("Q515", (5, 5)), "ok")]),
+        [(0, "P17", ("Q174", "São Paulo"), ("Q155", "Brazil"), "ok"),
+         (1, "P1376", ("Q174", "São Paulo"), ("Q175", "São Paulo"), "misaligned"),
+         (0, "P31", ("Q174", "São Paulo"), ("Q515", "city"), "ok")]),
     doc("Q31487", "Kraków", [
         "Kraków is a city on the Vistula in Poland .".split(),
         "Kraków was the capital of Poland until 1596 .".split()],
-        [(0, "P17", ("Q31487", (0, 0)), ("Q36", (8, 8)), "ok"),
-         (0, "P206", ("Q31487", (0, 0)), ("Q548", (6, 6)), "ok"),
-         (1, "P1376", ("Q31487", (0, 0)), ("Q36", (5, 5)), "ok")]),
+        [(0, "P17", ("Q31487", "Kraków"), ("Q36", "Poland"), "ok"),
+         (0, "P206", ("Q31487", "Kraków"), ("Q548", "Vistula"), "ok"),
+         (1, "P1376", ("Q31487", "Kraków"), ("Q36", "Poland"), "ok")]),
 ]
 docs2 = [
     doc("Q1490", "Tokyo", [
         "東京 ( Tokyo ) is the capital of 日本 .".split(),
         "Its population is about 14 million .".split()],
-        [(0, "P17", ("Q1490", (0, 0)), ("Q17", (7, 7)), "ok"),
-         (0, "P1376", ("Q1490", (0, 0)), ("Q17", (7, 7)), "ok"),
-         (1, "P1082", ("Q1490", (0, 0)), ("Q0", (4, 5)), "ok")]),  # subject not in sentence 1: unaligned
+        [(0, "P17", ("Q1490", "東京"), ("Q17", "日本"), "ok"),
+         (0, "P1376", ("Q1490", "東京"), ("Q17", "日本"), "ok"),
+         (1, "P1082", ("Q1490", "Its"), ("Q0", "14 million"), "ok")]),  # the subject is the pronoun
     doc("Q649", "Moscow", [
         "Москва ( Moscow ) is the capital and largest city of Russia .".split()],
-        [(0, "P17", ("Q649", (0, 0)), ("Q159", (10, 10)), "ok"),
-         (0, "P1376", ("Q649", (2, 2)), ("Q159", (10, 10)), "ok")]),
+        [(0, "P17", ("Q649", "Москва"), ("Q159", "Russia"), "ok"),
+         (0, "P1376", ("Q649", "Moscow"), ("Q159", "Russia"), "ok")]),
 ]
 # A straddling word entry (quirk 29) and an unknown key in Kraków's document.
 docs1[2]["words_boundaries"].append([0, 9])
