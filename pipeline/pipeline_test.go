@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -364,5 +365,64 @@ func TestAppendRowTypeErrors(t *testing.T) {
 		if err := AppendRow(s.Builder(), vals...); err == nil {
 			t.Errorf("AppendRow(%v) accepted", vals)
 		}
+	}
+}
+
+// One file reached under several spellings is one source, named by its
+// resolved path with ResolvedNames; every extra spelling is reported.
+func TestSourcesSameFileTwice(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "d", "a.json"), []byte("[]"))
+	writeFile(t, filepath.Join(dir, "d", "b.json"), []byte("[]"))
+	if err := os.Symlink(filepath.Join(dir, "d", "a.json"), filepath.Join(dir, "link.json")); err != nil {
+		t.Skip("no symbolic links:", err)
+	}
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	w, _ := zw.Create("e.json")
+	w.Write([]byte("[]"))
+	zw.Close()
+	writeFile(t, filepath.Join(dir, "r.zip"), zb.Bytes())
+	wd, _ := os.Getwd()
+	rel, err := filepath.Rel(wd, filepath.Join(dir, "d", "a.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs := func(p ...string) string { return resolvePath(filepath.Join(append([]string{dir}, p...)...)) }
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string // Keys
+		dups int
+	}{
+		{"folder and a file in it", []string{filepath.Join(dir, "d"), filepath.Join(dir, "d", "a.json")}, []string{abs("d", "a.json"), abs("d", "b.json")}, 1},
+		{"relative and absolute", []string{rel, filepath.Join(dir, "d", "a.json")}, []string{abs("d", "a.json")}, 1},
+		{"dot segments", []string{filepath.Join(dir, "d", ".", "a.json"), filepath.Join(dir, "d", "..", "d", "a.json")}, []string{abs("d", "a.json")}, 1},
+		{"symbolic link", []string{filepath.Join(dir, "link.json"), filepath.Join(dir, "d", "a.json")}, []string{abs("d", "a.json")}, 1},
+		{"zip twice", []string{filepath.Join(dir, "r.zip"), filepath.Join(dir, ".", "r.zip")}, []string{abs("r.zip") + "!e.json"}, 1},
+		{"no duplicate", []string{filepath.Join(dir, "d")}, []string{abs("d", "a.json"), abs("d", "b.json")}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dups := 0
+			srcs, err := ExpandSources(tc.args, ExpandOptions{ResolvedNames: true, OnDuplicate: func(name, first string) {
+				if name != first {
+					t.Errorf("duplicate %s kept as %s", name, first)
+				}
+				dups++
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range srcs {
+				if s.Name != s.Key {
+					t.Errorf("Name %s, Key %s", s.Name, s.Key)
+				}
+				got = append(got, s.Key)
+			}
+			if !slices.Equal(got, tc.want) || dups != tc.dups {
+				t.Fatalf("got %v (%d duplicates), want %v (%d)", got, dups, tc.want, tc.dups)
+			}
+		})
 	}
 }

@@ -34,6 +34,10 @@ type Source struct {
 	// ModUnix is the modification time (Unix seconds) of the file or entry;
 	// resume uses Name+Size+ModUnix to recognise an unchanged input.
 	ModUnix int64
+	// Key identifies the input whatever its spelling on the command line:
+	// the absolute path with symbolic links resolved (plus "!entry" for a
+	// zip entry). ExpandSources keeps one source per Key.
+	Key string
 }
 
 // ExpandOptions controls how ExpandSources turns command-line arguments
@@ -43,6 +47,27 @@ type ExpandOptions struct {
 	// of a zip archive, by base name. Nil accepts everything. Files named
 	// explicitly (or by a glob) are always accepted.
 	Match func(base string) bool
+	// ResolvedNames names every source by its Key (the absolute, resolved
+	// path) instead of the path as given, so that names, manifests and
+	// resume state do not depend on how a file was spelled.
+	ResolvedNames bool
+	// OnDuplicate, when set, is called for every input found again under
+	// another spelling (or twice): name is the spelling dropped, first the
+	// Name of the source kept. Each input is read once either way.
+	OnDuplicate func(name, first string)
+}
+
+// resolvePath returns the absolute path of p with symbolic links
+// resolved (or just absolute when they cannot be).
+func resolvePath(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		return r
+	}
+	return abs
 }
 
 // ExpandSources turns paths, directories and glob patterns into a sorted,
@@ -51,20 +76,29 @@ type ExpandOptions struct {
 // links to files are followed); a ".zip"
 // file contributes its matching entries (directories in the archive are
 // skipped). A glob that matches nothing and a path that does not exist are
-// errors. The result is sorted by Name so that the order never depends on
-// the order of the arguments or of the directory listing.
+// errors. The same file reached twice (two spellings, a folder and a file
+// in it, two links) is one source, identified by its resolved path (Key).
+// The result is sorted by Name so that the order never depends on the
+// order of the arguments or of the directory listing.
 func ExpandSources(args []string, opts ExpandOptions) ([]Source, error) {
 	match := opts.Match
 	if match == nil {
 		match = func(string) bool { return true }
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	var out []Source
 	add := func(s Source) {
-		if !seen[s.Name] {
-			seen[s.Name] = true
-			out = append(out, s)
+		if opts.ResolvedNames {
+			s.Name = s.Key
 		}
+		if i, dup := seen[s.Key]; dup {
+			if opts.OnDuplicate != nil {
+				opts.OnDuplicate(s.Name, out[i].Name)
+			}
+			return
+		}
+		seen[s.Key] = len(out)
+		out = append(out, s)
 	}
 	var addFile func(path string, explicit bool) error
 	addFile = func(path string, explicit bool) error {
@@ -113,7 +147,7 @@ func ExpandSources(args []string, opts ExpandOptions) ([]Source, error) {
 		if !explicit && !match(filepath.Base(path)) {
 			return nil
 		}
-		add(Source{Name: filepath.Clean(path), Path: filepath.Clean(path), Size: fi.Size(), ModUnix: fi.ModTime().Unix()})
+		add(Source{Name: filepath.Clean(path), Path: filepath.Clean(path), Size: fi.Size(), ModUnix: fi.ModTime().Unix(), Key: resolvePath(path)})
 		return nil
 	}
 	for _, arg := range args {
@@ -149,6 +183,7 @@ func zipEntries(path string, match func(string) bool) ([]Source, error) {
 	}
 	defer zr.Close()
 	var out []Source
+	key := resolvePath(path)
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {
 			continue
@@ -163,6 +198,7 @@ func zipEntries(path string, match func(string) bool) ([]Source, error) {
 			Entry:   f.Name,
 			Size:    int64(f.CompressedSize64),
 			ModUnix: f.Modified.Unix(),
+			Key:     key + "!" + f.Name,
 		})
 	}
 	return out, nil

@@ -40,6 +40,9 @@ type Options struct {
 	Progress *pipeline.Progress
 	// Log receives warnings about skipped records (optional).
 	Log io.Writer
+	// DuplicateInputs is the number of inputs given more than once (under
+	// another spelling) and read once; recorded in the counts.
+	DuplicateInputs int
 
 	// afterInput is a test hook called after each input of pass 1.
 	afterInput func(i int)
@@ -103,7 +106,8 @@ type Manifest struct {
 // Counts are the totals of a build.
 type Counts struct {
 	Inputs        int              `json:"inputs"`
-	BadInputs     int              `json:"bad_inputs"` // inputs read only partly (see inputs[].error)
+	Duplicates    int              `json:"duplicate_inputs,omitempty"` // inputs given again under another spelling, read once
+	BadInputs     int              `json:"bad_inputs"`                 // inputs read only partly (see inputs[].error)
 	InputBytes    int64            `json:"input_bytes"`
 	Cleaning      trex.Counts      `json:"cleaning"`
 	DroppedByFlag int64            `json:"examples_dropped_by_drop"`
@@ -324,6 +328,7 @@ func shardRows(ctx context.Context, dir string, results []InputResult, kept map[
 func buildSplits(ctx context.Context, dir string, results []InputResult, opts *Options) (*Summary, error) {
 	var cnt Counts
 	cnt.Inputs = len(results)
+	cnt.Duplicates = opts.DuplicateInputs
 	relOrder := []string{}
 	relCount := map[string]int64{}
 	for _, r := range results {

@@ -102,9 +102,22 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 	if *format != "arrow" && *format != "json" && *format != "both" {
 		return cli.Usagef("--format %q: want arrow, json or both", *format)
 	}
-	srcs, err := pipeline.ExpandSources(ins, pipeline.ExpandOptions{Match: func(base string) bool {
-		return strings.EqualFold(filepath.Ext(pipeline.StripCompressionExt(base)), ".json")
-	}})
+	// Inputs are named by their resolved absolute path: two spellings of
+	// one file are one input (read once), and --resume and manifest.json
+	// do not depend on the spelling.
+	dups := 0
+	srcs, err := pipeline.ExpandSources(ins, pipeline.ExpandOptions{
+		Match: func(base string) bool {
+			return strings.EqualFold(filepath.Ext(pipeline.StripCompressionExt(base)), ".json")
+		},
+		ResolvedNames: true,
+		OnDuplicate: func(name, first string) {
+			dups++
+			if dups <= 20 {
+				fmt.Fprintf(env.Stderr, "warning: input %s is given more than once; it is read once\n", name)
+			}
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -138,6 +151,7 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 	opts.MaxFileBytes = *maxMB << 20
 	opts.MaxDocumentBytes = *maxDocMB << 20
 	opts.Log = env.Stderr
+	opts.DuplicateInputs = dups
 	mode := pipeline.ProgressAuto
 	if *noProgress {
 		mode = pipeline.ProgressOff
@@ -180,8 +194,12 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 	}
 	c := sum.Counts
 	w := env.Stderr
-	fmt.Fprintf(w, "kprep trex: %d inputs (%d resumed, %d read only partly), %.1f MB in %.1fs (%.1f MB/s)\n",
-		c.Inputs, sum.Resumed, c.BadInputs, float64(c.InputBytes)/1e6, secs, float64(c.InputBytes)/1e6/secs)
+	dupNote := ""
+	if c.Duplicates > 0 {
+		dupNote = fmt.Sprintf(", %d given twice and read once", c.Duplicates)
+	}
+	fmt.Fprintf(w, "kprep trex: %d inputs (%d resumed, %d read only partly%s), %.1f MB in %.1fs (%.1f MB/s)\n",
+		c.Inputs, sum.Resumed, c.BadInputs, dupNote, float64(c.InputBytes)/1e6, secs, float64(c.InputBytes)/1e6/secs)
 	cl := c.Cleaning
 	fmt.Fprintf(w, "  documents %d (malformed %d, too large %d), triples %d -> examples %d\n",
 		cl.Documents, cl.MalformedDocuments, cl.TooLargeDocuments, cl.Triples, cl.Examples)
