@@ -58,6 +58,14 @@ type Options struct {
 	Optimization OptLevel
 	// Outputs names the graph outputs Run returns; empty means all of them.
 	Outputs []string
+	// CUDA holds extra CUDA execution provider options, e.g.
+	// {"use_tf32": "0"} for float32 parity (the provider uses TF32 by
+	// default); device_id always comes from Device.
+	CUDA map[string]string
+	// DisableCPUFallback fails session creation when any node would run on
+	// the CPU execution provider instead of the requested device
+	// (session.disable_cpu_ep_fallback). Ignored on the CPU device.
+	DisableCPUFallback bool
 }
 
 // IOInfo describes one graph input or output.
@@ -150,7 +158,12 @@ func newSessionOptions(o Options) (*ort.SessionOptions, error) {
 	if err := so.SetGraphOptimizationLevel(lvl.ort()); err != nil {
 		return fail(err)
 	}
-	if err := appendDevice(so, o.Device); err != nil {
+	if o.Device.CUDA && o.DisableCPUFallback {
+		if err := so.AddSessionConfigEntry(ConfigDisableCPUFallback, "1"); err != nil {
+			return fail(err)
+		}
+	}
+	if err := appendDevice(so, o.Device, o.CUDA); err != nil {
 		return fail(err)
 	}
 	return so, nil
@@ -159,7 +172,7 @@ func newSessionOptions(o Options) (*ort.SessionOptions, error) {
 // Open loads the ONNX Runtime library if needed (see Init) and opens a
 // session on the graph at path with opts. Errors name the file.
 func Open(path string, opts Options) (*Session, error) {
-	if err := Init(); err != nil {
+	if err := InitFor(opts.Device); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(path); err != nil {
