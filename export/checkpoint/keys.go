@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -685,6 +686,9 @@ type RobertaConfig struct {
 	HiddenAct string `json:"hidden_act"`
 	// NumLabels is informational (FIGER's task config sets it).
 	NumLabels int `json:"num_labels"`
+	// Path is the file ReadRobertaConfig read ("" for a config built in
+	// code); errors about the config name it.
+	Path string `json:"-"`
 }
 
 // ReadRobertaConfig reads a config.json (a file, or the folder holding
@@ -700,33 +704,66 @@ func ReadRobertaConfig(path string) (*RobertaConfig, error) {
 	}
 	c := &RobertaConfig{LayerNormEps: 1e-12, HiddenAct: "gelu"}
 	if err := json.Unmarshal(b, c); err != nil {
-		return nil, newErr(path, "", ErrCorrupt, "config.json: %v", err)
+		return nil, newErr(path, "", ErrCorrupt, "%s", configJSONError(err))
 	}
 	if err := c.Validate(); err != nil {
 		return nil, newErr(path, "", ErrCorrupt, "%v", err)
 	}
+	c.Path = path
 	return c, nil
+}
+
+// configJSONError says which field of a config.json could not be decoded,
+// and where.
+func configJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Sprintf("field %s is a JSON %s, want a %s (byte offset %d)", te.Field, te.Value, te.Type, te.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("the file is a JSON %s, not an object", te.Value)
+	case errors.As(err, &se):
+		return fmt.Sprintf("not valid JSON at byte offset %d: %v", se.Offset, err)
+	}
+	return err.Error()
 }
 
 // Validate checks the sizes are usable: positive sizes, hidden_size a
 // multiple of num_attention_heads, a positive layer_norm_eps and the exact
 // erf GELU.
 func (c RobertaConfig) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"hidden_size", c.HiddenSize}, {"num_hidden_layers", c.NumHiddenLayers}, {"num_attention_heads", c.NumAttentionHeads}, {"intermediate_size", c.IntermediateSize}} {
+		if f.v <= 0 {
+			return fmt.Errorf("%s is %d (missing or not positive); it must be a positive size", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"vocab_size", c.VocabSize}, {"max_position_embeddings", c.MaxPositionEmbeddings}, {"type_vocab_size", c.TypeVocabSize}} {
+		if f.v < 0 {
+			return fmt.Errorf("%s is %d; it must be positive (or absent)", f.name, f.v)
+		}
+	}
 	switch {
-	case c.HiddenSize <= 0 || c.NumHiddenLayers <= 0 || c.NumAttentionHeads <= 0 || c.IntermediateSize <= 0:
-		return fmt.Errorf("hidden_size, num_hidden_layers, num_attention_heads and intermediate_size must be positive")
 	case c.HiddenSize%c.NumAttentionHeads != 0:
 		return fmt.Errorf("hidden_size %d is not a multiple of num_attention_heads %d", c.HiddenSize, c.NumAttentionHeads)
 	case c.LayerNormEps <= 0:
-		return fmt.Errorf("layer_norm_eps must be positive")
+		return fmt.Errorf("layer_norm_eps is %g; it must be positive", c.LayerNormEps)
 	case c.HiddenAct != "" && c.HiddenAct != "gelu":
 		return fmt.Errorf("hidden_act %q: only gelu (exact erf) is supported", c.HiddenAct)
 	}
 	return nil
 }
 
-// CheckConfig compares the shapes inferred from the weights with cfg and
-// returns an error naming the first difference.
+// CheckConfig compares the shapes inferred from the weights in file with
+// cfg and returns an error naming the first difference: the config.json
+// field (the error's File is cfg.Path when set), its value, and the weights
+// file and key that disagree.
 func (w *RobertaWeights) CheckConfig(file string, cfg *RobertaConfig) error {
 	s := w.Shapes
 	for _, c := range []struct {
@@ -742,7 +779,11 @@ func (w *RobertaWeights) CheckConfig(file string, cfg *RobertaConfig) error {
 		{"type_vocab_size", s.TypeVocab, cfg.TypeVocabSize, "embeddings.token_type_embeddings.weight"},
 	} {
 		if c.want != 0 && c.got != c.want {
-			return newErr(file, w.Prefix+c.key, ErrShape, "weights give %s %d, config.json says %d", c.name, c.got, c.want)
+			if cfg.Path == "" {
+				return newErr(file, w.Prefix+c.key, ErrShape, "weights give %s %d, config.json says %d", c.name, c.got, c.want)
+			}
+			return newErr(cfg.Path, "", ErrShape, "%s is %d, but the weights in %s give %d (key %q): config.json does not belong to these weights",
+				c.name, c.want, file, c.got, w.Prefix+c.key)
 		}
 	}
 	return nil

@@ -54,11 +54,16 @@ func LoadWeights(task Task, src Sources) (*Weights, RobertaConfig, error) {
 	w := NewWeights()
 	var taskFlat map[string]*checkpoint.Tensor
 	robertaFromTask := false
+	taskHidden := 0
 	if src.TaskModel != "" {
-		tw, err := checkpoint.LoadTask(src.TaskModel, h)
+		// The task file's hidden size is inferred, and compared with h only
+		// once config.json has been checked against RoBERTa's weights, so
+		// that a wrong config.json is blamed on config.json.
+		tw, err := checkpoint.LoadTask(src.TaskModel, 0)
 		if err != nil {
 			return nil, cfg, err
 		}
+		taskHidden = tw.Hidden
 		if tw.Roberta != nil {
 			if err := tw.Roberta.CheckConfig(src.TaskModel, c); err != nil {
 				return nil, cfg, err
@@ -86,6 +91,10 @@ func LoadWeights(task Task, src Sources) (*Weights, RobertaConfig, error) {
 		if err := w.SetAll(file, rw.Flatten("roberta.")); err != nil {
 			return nil, cfg, err
 		}
+	}
+	if taskHidden != 0 && taskHidden != h {
+		return nil, cfg, &checkpoint.Error{File: src.TaskModel, Kind: checkpoint.ErrShape,
+			Msg: fmt.Sprintf("hidden size %d, but RoBERTa's weights and %s have hidden_size %d", taskHidden, c.Path, h)}
 	}
 
 	for _, a := range []struct{ kind, file string }{{"fac", src.Fac}, {"lin", src.Lin}} {
