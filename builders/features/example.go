@@ -123,6 +123,10 @@ const (
 	// ReasonEmptyWord: a word that tokenizes to nothing, in the corrected
 	// find_head mapping (it has no first sub-token to carry a label).
 	ReasonEmptyWord = "empty_word"
+	// ReasonInvalidInput (rejected): the input could not be read past this
+	// point (a truncated or invalid JSON array, garbage after it, a read
+	// error); counted once for the unread rest, the records before it kept.
+	ReasonInvalidInput = "invalid_input"
 )
 
 var rejectedReasons = map[string]bool{
@@ -131,6 +135,7 @@ var rejectedReasons = map[string]bool{
 	ReasonInvalidLabel:    true,
 	ReasonMarkerAtMaxLen:  true,
 	ReasonTooLongRejected: true,
+	ReasonInvalidInput:    true,
 }
 
 // IsRejection reports whether reason marks bad input (the original

@@ -10,12 +10,14 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/pipeline"
+	"github.com/kadapter/kadapter/tokenizer"
 )
 
 func init() {
@@ -51,6 +53,13 @@ label (cosmosqa; input_ids/attention_mask are 4 x L there).
 Records the original dropped are dropped and counted by reason; records on
 which it crashed (unknown label, marker index == L, OpenEntity longer than L,
 malformed record) are rejected and counted, and --strict stops at the first.
+An input that cannot be read to its end (a truncated JSON array, garbage
+after it, a missing comma, a truncated .gz) keeps the records before the
+problem, as kprep trex does: the rest counts as one invalid_input rejection
+and the summary names the byte offset; --strict stops there, writing nothing.
+Invalid UTF-8 is read as U+FFFD per maximal subpart (as kprep tokenize and
+Hugging Face's bindings read it) and the records holding it are counted
+(invalid_utf8_records); they are converted, not dropped.
 `
 
 type featuresSummary struct {
@@ -63,8 +72,20 @@ type featuresSummary struct {
 	Dropped      map[string]int `json:"dropped"`
 	DroppedTotal int            `json:"dropped_total"`
 	Rejected     int            `json:"rejected"`
-	Seconds      float64        `json:"seconds"`
-	PerSecond    float64        `json:"records_per_second"`
+	// BadUTF8 counts records with invalid UTF-8 (read as U+FFFD).
+	BadUTF8 int `json:"invalid_utf8_records"`
+	// InputError is the problem that ended reading early (the records
+	// before it are kept); empty when the input was read to its end.
+	InputError string  `json:"input_error,omitempty"`
+	Seconds    float64 `json:"seconds"`
+	PerSecond  float64 `json:"records_per_second"`
+}
+
+// featureResults are a chunk's results and, for each, whether its record
+// held invalid UTF-8.
+type featureResults struct {
+	res     []features.Result
+	badUTF8 []bool
 }
 
 // featureChunk is a batch of consecutive input records handed to a worker.
@@ -187,10 +208,11 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 
 	var next func() (featureChunk, bool, error)
 	var cleanup func()
+	var inputErr error // the problem that ended a JSON input early
 	if arrowIn {
 		next, cleanup = arrowChunks(ctx, *in, prog)
 	} else {
-		next, cleanup, err = jsonChunks(srcs[0], prog)
+		next, cleanup, err = jsonChunks(srcs[0], prog, *strict, &inputErr)
 		if err != nil {
 			sink.Abort()
 			prog.Finish()
@@ -199,30 +221,42 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 	}
 
 	var sum features.Summary
-	records := 0
+	records, badUTF8 := 0, 0
 	shown := map[string]int{}
-	work := func(_ context.Context, c featureChunk) ([]features.Result, error) {
+	work := func(_ context.Context, c featureChunk) (featureResults, error) {
 		n := len(c.raw) + len(c.rel)
-		res := make([]features.Result, n)
+		out := featureResults{res: make([]features.Result, n), badUTF8: make([]bool, n)}
+		res := out.res
 		for i := 0; i < n; i++ {
 			if c.rel != nil {
 				res[i] = conv.ConvertRelation(c.start+i, &c.rel[i])
 			} else if c.raw[i] == nil {
 				res[i] = features.Result{Err: &features.DropError{Reason: features.ReasonInvalidRecord,
-					Detail: fmt.Sprintf("larger than the %d-byte record limit (skipped)", pipeline.DefaultMaxElement)}}
+					Detail: fmt.Sprintf("larger than the %d-byte record limit", pipeline.DefaultMaxElement)}}
 			} else {
-				res[i] = conv.Convert(c.start+i, c.raw[i])
+				raw := c.raw[i]
+				if !utf8.Valid(raw) {
+					// As kprep tokenize: U+FFFD per maximal subpart
+					// (encoding/json would replace byte by byte).
+					out.badUTF8[i] = true
+					raw = []byte(tokenizer.ToValidUTF8(string(raw)))
+				}
+				res[i] = conv.Convert(c.start+i, raw)
 			}
 		}
-		return res, nil
+		return out, nil
 	}
-	emit := func(rs []features.Result) error {
+	emit := func(fr featureResults) error {
 		kept := int64(0)
+		rs := fr.res
 		for i := range rs {
 			r := &rs[i]
 			conv.Sequence(r)
 			sum.Add(r)
 			records++
+			if fr.badUTF8[i] {
+				badUTF8++
+			}
 			if r.Err != nil {
 				reason := features.DropReason(r.Err)
 				rec := records - 1
@@ -254,6 +288,16 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 		prog.Finish()
 		return err
 	}
+	if inputErr != nil {
+		// The rest of the input is one rejected record (counted, as kprep
+		// trex counts an input that ends early; --strict stopped above).
+		if sum.Dropped == nil {
+			sum.Dropped = features.DropCounts{}
+		}
+		sum.Dropped.Add(features.ReasonInvalidInput)
+		fmt.Fprintf(env.Stderr, "kprep features: %v: reading stopped there; the %d records before it are kept (--strict stops instead)\n", inputErr, records)
+		records++
+	}
 	if _, err := sink.Close(); err != nil {
 		prog.Finish()
 		return err
@@ -262,7 +306,10 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 
 	el := time.Since(started).Seconds()
 	s := featuresSummary{Task: *task, Input: *in, Output: *out, MaxSeqLength: cfg.MaxSeqLength, Records: records,
-		Kept: sum.Kept, Dropped: map[string]int{}, DroppedTotal: sum.Dropped.Total(), Rejected: sum.Dropped.Rejected(), Seconds: el}
+		Kept: sum.Kept, Dropped: map[string]int{}, DroppedTotal: sum.Dropped.Total(), Rejected: sum.Dropped.Rejected(), BadUTF8: badUTF8, Seconds: el}
+	if inputErr != nil {
+		s.InputError = inputErr.Error()
+	}
 	for k, v := range sum.Dropped {
 		s.Dropped[k] = v
 	}
@@ -286,11 +333,20 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "    %-22s %8d  (%s)\n", r, sum.Dropped[r], kind)
 		}
 	}
+	if s.InputError != "" {
+		fmt.Fprintf(env.Stdout, "  input ended early: %s\n", s.InputError)
+	}
+	if badUTF8 > 0 {
+		fmt.Fprintf(env.Stdout, "  %d records had invalid UTF-8 (read as U+FFFD)\n", badUTF8)
+	}
 	return nil
 }
 
 // jsonChunks reads raw records from one JSON-array / JSON-lines source.
-func jsonChunks(src pipeline.Source, prog *pipeline.Progress) (func() (featureChunk, bool, error), func(), error) {
+// A problem that ends the input early (a structural error of the array,
+// a read error) ends the chunks without error and is stored in *inputErr,
+// so the records before it are kept; under strict it is returned.
+func jsonChunks(src pipeline.Source, prog *pipeline.Progress, strict bool, inputErr *error) (func() (featureChunk, bool, error), func(), error) {
 	rc, err := src.Open(prog.Bytes())
 	if err != nil {
 		return nil, nil, err
@@ -322,7 +378,12 @@ func jsonChunks(src pipeline.Source, prog *pipeline.Progress) (func() (featureCh
 				continue
 			}
 			if err != nil {
-				return c, false, err
+				done = true
+				if strict {
+					return c, false, fmt.Errorf("%w (--strict)", err)
+				}
+				*inputErr = err
+				break
 			}
 			c.raw = append(c.raw, append([]byte(nil), b...))
 			idx++

@@ -435,10 +435,111 @@ func TestFeaturesUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errs)
 		}
 	}
-	if code, _, help := runKprep(t, "features", "--help"); code != 0 || !strings.Contains(help, "Usage: kprep features") || !strings.Contains(help, "-negative-sample") {
+	if code, help, _ := runKprep(t, "features", "--help"); code != 0 || !strings.Contains(help, "Usage: kprep features") || !strings.Contains(help, "-negative-sample") {
 		t.Errorf("--help: exit %d\n%s", code, help)
 	}
 	if code, _, errs := runKprep(t, "features", "--task", "tacred", "--in", "/nonexistent.json", "--vocab", vocab, "--out", filepath.Join(t.TempDir(), "x.arrow")); code != 1 {
 		t.Errorf("missing input: exit %d (%s)", code, errs)
 	}
+}
+
+// TestFeaturesBadInput feeds kprep features inputs that cannot be read to
+// their end and records with invalid UTF-8. By default the good records
+// are kept and the rest counts as one invalid_input rejection, as kprep
+// trex keeps the documents before a problem; --strict stops and writes
+// nothing. Invalid UTF-8 is counted (invalid_utf8_records), as kprep
+// tokenize counts it, and read as U+FFFD.
+func TestFeaturesBadInput(t *testing.T) {
+	vocab := testshared.Path(t, "data", "roberta")
+	labels := testshared.Path(t, "data", "tacred", "relations.json")
+	good, err := os.ReadFile(filepath.Join(testshared.RepoRoot(), "testdata", "features", "tacred_sample.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []json.RawMessage
+	if err := json.Unmarshal(good, &recs); err != nil {
+		t.Fatal(err)
+	}
+	first3 := "[" + string(recs[0]) + ",\n" + string(recs[1]) + ",\n" + string(recs[2])
+	dir := t.TempDir()
+	run := func(t *testing.T, data string, strict bool) (int, featuresSummary, string, string) {
+		t.Helper()
+		in := filepath.Join(dir, t.Name()[strings.LastIndex(t.Name(), "/")+1:]+".json")
+		if err := os.WriteFile(in, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out.arrow")
+		os.Remove(out)
+		args := []string{"features", "--task", "tacred", "--in", in, "--vocab", vocab, "--labels", labels, "--out", out, "--json", "--quiet"}
+		if strict {
+			args = append(args, "--strict")
+		}
+		code, sout, errs := runKprep(t, args...)
+		var s featuresSummary
+		if code == 0 {
+			if err := json.Unmarshal([]byte(sout), &s); err != nil {
+				t.Fatalf("summary %q: %v", sout, err)
+			}
+		} else if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("exit %d left %s behind", code, out)
+		}
+		return code, s, errs, out
+	}
+	for _, tc := range []struct {
+		name, data string
+		kept       int
+		offset     string // in the warning: "byte offset N"
+	}{
+		{"truncated", first3 + ",\n" + string(recs[3][:40]), 3, "byte offset"},
+		{"unterminated", first3, 3, "byte offset"},
+		{"trailing", first3 + "]\n{\"x\": 1}\n", 3, "byte offset"},
+		{"missing_comma", first3 + "\n" + string(recs[3]) + "]", 3, "byte offset"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, s, errs, out := run(t, tc.data, false)
+			if code != 0 {
+				t.Fatalf("exit %d without --strict: %s", code, errs)
+			}
+			if s.Kept != tc.kept || s.Records != tc.kept+1 || s.Dropped[features.ReasonInvalidInput] != 1 || s.Rejected != 1 {
+				t.Errorf("summary %+v: want the %d good records kept and one invalid_input", s, tc.kept)
+			}
+			if !strings.Contains(s.InputError, tc.offset) || !strings.Contains(errs, "the 3 records before it are kept") {
+				t.Errorf("input_error %q, stderr %q: want the offset and the kept count", s.InputError, errs)
+			}
+			if rows, _ := readFeatureRows(t, out); len(rows) != tc.kept {
+				t.Errorf("%d rows written, want %d", len(rows), tc.kept)
+			}
+			code, _, errs, _ = run(t, tc.data, true)
+			if code != 1 || !strings.Contains(errs, "--strict") {
+				t.Errorf("--strict: exit %d, %s", code, errs)
+			}
+		})
+	}
+	t.Run("utf8", func(t *testing.T) {
+		// Records 0 and 1 with a bad byte inside a token; record 0 twice.
+		bad := strings.Replace(string(recs[0]), "Honolulu", "Hono\xfflulu", 1)
+		bad2 := strings.Replace(string(recs[1]), "Paris", "Pa\xe2\x82ris", 1)
+		code, s, errs, out := run(t, "["+bad+",\n"+bad2+",\n"+string(recs[2])+"]", false)
+		if code != 0 || s.BadUTF8 != 2 || s.Kept != 3 || s.Rejected != 0 {
+			t.Fatalf("exit %d, summary %+v (%s): want 3 kept, 2 invalid_utf8_records", code, s, errs)
+		}
+		rows, _ := readFeatureRows(t, out)
+		tok, err := features.LoadTokenizer(vocab)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, err := features.NewConverter(tok, features.Config{Task: features.TaskTACRED})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same as converting the record with U+FFFD for the maximal
+		// subpart (one U+FFFD for the truncated 3-byte sequence).
+		want := conv.Convert(1, []byte(strings.Replace(string(recs[1]), "Paris", "Pa\uFFFDris", 1)))
+		if want.Err != nil || !reflect.DeepEqual(rows[1]["input_ids"], want.Example.InputIDs) {
+			t.Errorf("record 1 ids %v, want %v (%v)", rows[1]["input_ids"], want.Example.InputIDs, want.Err)
+		}
+		if code, _, _, _ := run(t, "["+bad+"]", true); code != 0 {
+			t.Errorf("--strict: exit %d; invalid UTF-8 is counted, not rejected (as in kprep tokenize)", code)
+		}
+	})
 }
