@@ -173,7 +173,8 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 	prog.Finish()
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return cli.Interrupted(ctx.Err(), fmt.Sprintf("the inputs cleaned so far are kept in %s; run the same command with --resume to continue",
+				filepath.Join(*out, trexrc.ShardDir)))
 		}
 		return err
 	}

@@ -62,6 +62,7 @@ func TestTrexKillAndResume(t *testing.T) {
 		t.Fatalf("reference run: %v\n%s", err, out)
 	}
 
+	var lastStderr string
 	startAndStop := func(out string, sig syscall.Signal) (int, int) {
 		cmd := exec.Command(bin, args(out)...)
 		var stderr bytes.Buffer
@@ -79,6 +80,7 @@ func TestTrexKillAndResume(t *testing.T) {
 		}
 		cmd.Process.Signal(sig)
 		cmd.Wait()
+		lastStderr = stderr.String()
 		done, _ := filepath.Glob(filepath.Join(out, "shards", "*.done.json"))
 		return cmd.ProcessState.ExitCode(), len(done)
 	}
@@ -121,6 +123,10 @@ func TestTrexKillAndResume(t *testing.T) {
 	}
 	if code != 130 {
 		t.Fatalf("SIGINT: exit %d, want 130", code)
+	}
+	// It says how to continue.
+	if want := "kept in " + filepath.Join(out2, "shards") + "; run the same command with --resume to continue"; !strings.Contains(lastStderr, want) {
+		t.Fatalf("SIGINT: stderr %q, want it to say %q", lastStderr, want)
 	}
 	if _, err := os.Stat(filepath.Join(out2, "train.arrow")); err == nil {
 		t.Fatal("an interrupted run published train.arrow")

@@ -35,9 +35,9 @@ func TestTrexUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errs)
 		}
 	}
-	code, _, errs := trexCmd(t, "--help")
-	if code != 0 || !strings.Contains(errs, "--min-per-relation") || !strings.Contains(errs, "manifest.json") {
-		t.Fatalf("--help: exit %d\n%s", code, errs)
+	code, help, errs := trexCmd(t, "--help")
+	if code != 0 || errs != "" || !strings.Contains(help, "--min-per-relation") || !strings.Contains(help, "manifest.json") {
+		t.Fatalf("--help: exit %d\nstdout %s\nstderr %s", code, help, errs)
 	}
 }
 

@@ -151,8 +151,8 @@ func TestRuntimeUsageErrors(t *testing.T) {
 		}
 	}
 	for _, cmd := range []string{"infer", "eval", "predict"} {
-		if code, _, stderr := rtRun(t, context.Background(), "", cmd, "--help"); code != 0 || !strings.Contains(stderr, "-device string") {
-			t.Errorf("%s --help: exit %d\n%s", cmd, code, stderr)
+		if code, stdout, _ := rtRun(t, context.Background(), "", cmd, "--help"); code != 0 || !strings.Contains(stdout, "-device string") {
+			t.Errorf("%s --help: exit %d\n%s", cmd, code, stdout)
 		}
 	}
 }

@@ -77,6 +77,16 @@ func (p *Program) Register(c *Command) {
 	p.commands[c.Name] = c
 }
 
+// Commands returns the names of the registered commands, sorted.
+func (p *Program) Commands() []string {
+	names := make([]string, 0, len(p.commands))
+	for n := range p.commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // Usage writes the program's help text.
 func (p *Program) Usage(w io.Writer) {
 	fmt.Fprintf(w, "%s: %s\n\nUsage:\n  %s COMMAND [flags]\n\nCommands:\n", p.Name, p.Summary, p.Name)
@@ -116,6 +126,11 @@ func (p *Program) report(env Env, name string, err error, ctx context.Context) i
 	if err == nil {
 		return ExitOK
 	}
+	var help *helpRequest
+	if errors.As(err, &help) {
+		help.PrintUsage(env.Stdout)
+		return ExitOK
+	}
 	if errors.Is(err, ErrHelp) {
 		return ExitOK
 	}
@@ -127,15 +142,36 @@ func (p *Program) report(env Env, name string, err error, ctx context.Context) i
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		fmt.Fprintf(env.Stderr, "%s %s: interrupted; no partial output was left behind\n", p.Name, name)
+		var ie *interruptedError
+		if errors.As(err, &ie) && ie.hint != "" {
+			fmt.Fprintf(env.Stderr, "%s %s: %s\n", p.Name, name, ie.hint)
+		}
 		return exitCanceled
 	}
 	fmt.Fprintf(env.Stderr, "%s %s: %v\n", p.Name, name, err)
 	return ExitFailed
 }
 
-// ErrHelp is returned by ParseFlags when the user asked for --help; the
-// help text has already been printed and the program exits 0.
+// ErrHelp is what ParseFlags returns (errors.Is) when the user asked for
+// -h/--help: Program.Run prints the command's usage on stdout and exits 0.
+// A command that prints its own help on stdout may return ErrHelp itself.
 var ErrHelp = errors.New("help requested")
+
+// Interrupted wraps the error of a command stopped by SIGINT/SIGTERM
+// (ctx.Err()) with a hint that Program.Run prints after "interrupted",
+// such as how to continue the work.
+func Interrupted(err error, hint string) error { return &interruptedError{err: err, hint: hint} }
+
+type interruptedError struct {
+	err  error
+	hint string
+}
+
+// Error implements error.
+func (e *interruptedError) Error() string { return e.err.Error() }
+
+// Unwrap returns the cancellation error.
+func (e *interruptedError) Unwrap() error { return e.err }
 
 // Main runs the program on os.Args with a context cancelled by SIGINT or
 // SIGTERM, and exits with the command's code.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,16 @@ func testProgram() *Program {
 	p.Register(&Command{Name: "cancel", Summary: "is interrupted", Run: func(ctx context.Context, env Env, args []string) error {
 		return ctx.Err()
 	}})
+	p.Register(&Command{Name: "resumable", Summary: "is interrupted, can go on", Run: func(ctx context.Context, env Env, args []string) error {
+		return Interrupted(ctx.Err(), "run it again with --resume to continue")
+	}})
+	p.Register(&Command{Name: "wrapped", Summary: "wraps its flag errors", Run: func(ctx context.Context, env Env, args []string) error {
+		fs := NewFlagSet("prog", "wrapped", "", "Wraps.", env.Stdout)
+		if err := ParseFlags(fs, args); err != nil {
+			return fmt.Errorf("wrapped: %w", err)
+		}
+		return nil
+	}})
 	return p
 }
 
@@ -43,11 +54,15 @@ func TestExitCodes(t *testing.T) {
 		{"help", []string{"--help"}, false, ExitOK, "", "ok         succeeds"},
 		{"unknown", []string{"nope"}, false, ExitUsage, `unknown command "nope"`, ""},
 		{"ok", []string{"ok"}, false, ExitOK, "", ""},
-		{"command help", []string{"ok", "--help"}, false, ExitOK, "Usage: prog ok [--n N]", ""},
+		{"command help", []string{"ok", "--help"}, false, ExitOK, "", "Usage: prog ok [--n N]"},
+		{"command -h", []string{"ok", "-h"}, false, ExitOK, "", "-n int"},
+		{"command -help", []string{"ok", "-help"}, false, ExitOK, "", "Succeeds."},
+		{"wrapped help", []string{"wrapped", "--help"}, false, ExitOK, "", "Usage: prog wrapped"},
 		{"bad flag", []string{"ok", "--bogus"}, false, ExitUsage, "flag provided but not defined", ""},
 		{"bad value", []string{"ok", "--n", "-1"}, false, ExitUsage, "--n must be >= 0", ""},
 		{"failure", []string{"fail"}, false, ExitFailed, "prog fail: disk full", ""},
 		{"interrupted", []string{"cancel"}, true, exitCanceled, "interrupted", ""},
+		{"interrupted, resumable", []string{"resumable"}, true, exitCanceled, "prog resumable: interrupted; no partial output was left behind\nprog resumable: run it again with --resume to continue\n", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -66,6 +81,13 @@ func TestExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), c.inStdout) {
 				t.Errorf("stdout %q lacks %q", out.String(), c.inStdout)
+			}
+			// One convention: help on stdout only, errors on stderr only.
+			if c.inStdout != "" && errb.Len() != 0 {
+				t.Errorf("help also wrote to stderr: %q", errb.String())
+			}
+			if c.code == ExitUsage && strings.Contains(out.String(), "Usage") {
+				t.Errorf("a usage error wrote to stdout: %q", out.String())
 			}
 		})
 	}
