@@ -42,8 +42,12 @@ A line that is not a JSON object with a string "text" is a bad record: by
 default it is skipped (no output line) and counted by reason; with --strict
 the command stops at the first one, naming its line. Invalid UTF-8 is read
 as U+FFFD per maximal subpart, as Hugging Face's bindings read it. Blank
-lines are ignored. A summary goes to standard error at the end (as JSON
-with --json); progress goes to standard error while it runs.
+lines are ignored. A line longer than --max-line-mb (default 8 MB) is a
+bad record too ("line too long"): it is skipped without being held in
+memory, or stops the command under --strict. Tokenizing takes about 55
+times a line's size at its peak (an 8 MB line: about 460 MB), per worker. A summary goes
+to standard error at the end (as JSON with --json); progress goes to
+standard error while it runs.
 
 Example:
   echo '{"text": "Hello world"}' | kprep tokenize --vocab ../shared/data/roberta
@@ -65,7 +69,14 @@ type tokenizeSummary struct {
 type tokLine struct {
 	n    int64 // 1-based input line
 	text []byte
+	// tooLong is the size of a line over --max-line-mb (its bytes were
+	// discarded; text is nil), 0 otherwise.
+	tooLong int64
+	limitMB int // --max-line-mb, for the message
 }
+
+// reasonTooLong is the skip reason of a line over --max-line-mb.
+const reasonTooLong = "line too long"
 
 type tokResult struct {
 	n       int64
@@ -87,12 +98,17 @@ func runTokenize(ctx context.Context, env cli.Env, args []string) error {
 	asJSON := fs.Bool("json", false, "write the final summary to stderr as JSON")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "tokenizing goroutines")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	maxLineMB := fs.Int("max-line-mb", 8, "skip (and count) input lines larger than N MB without holding them in memory (tokenizing takes about 55x a line's size)")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("unexpected arguments %q (input is read from stdin)", fs.Args())
 	}
+	if *maxLineMB < 1 {
+		return cli.Usagef("--max-line-mb must be at least 1")
+	}
+	maxLine := int64(*maxLineMB) << 20
 	if *vocab == "" {
 		return cli.Usagef("--vocab is required")
 	}
@@ -131,12 +147,16 @@ func runTokenize(ctx context.Context, env cli.Env, args []string) error {
 		var batch []tokLine
 		size := 0
 		for len(batch) < 256 && size < 4<<20 {
-			line, err := in.ReadBytes('\n')
-			if len(line) > 0 {
+			line, n, err := readLimitedLine(in, maxLine)
+			if n > 0 {
 				lineNo++
-				prog.AddBytes(int64(len(line)))
+				prog.AddBytes(n)
 				prog.AddDocs(1) // input lines
-				batch = append(batch, tokLine{n: lineNo, text: line})
+				l := tokLine{n: lineNo, text: line}
+				if line == nil {
+					l.tooLong, l.limitMB = n, *maxLineMB
+				}
+				batch = append(batch, l)
 				size += len(line)
 			}
 			if err != nil {
@@ -230,9 +250,38 @@ func runTokenize(ctx context.Context, env cli.Env, args []string) error {
 	return nil
 }
 
+// readLimitedLine reads one line (its newline included) of at most max
+// bytes. It returns the line and its size n; for a longer line it returns
+// a nil line and its full size, having discarded its bytes as they came
+// (memory stays within max plus the reader's buffer). n is 0 only at the
+// end of the input; err is the read error (io.EOF at the end) that ended
+// the line, if any.
+func readLimitedLine(r *bufio.Reader, max int64) (line []byte, n int64, err error) {
+	for {
+		chunk, err := r.ReadSlice('\n')
+		n += int64(len(chunk))
+		if n <= max {
+			line = append(line, chunk...)
+		} else {
+			line = nil
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if n > max {
+			return nil, n, err
+		}
+		return line, n, err
+	}
+}
+
 // tokenizeLine decodes and tokenizes one input line.
 func tokenizeLine(tok *tokenizer.Tokenizer, l tokLine, opts *tokenizer.Options, legacy, withTokens bool) tokResult {
 	r := tokResult{n: l.n}
+	if l.tooLong > 0 {
+		r.reason, r.detail = reasonTooLong, fmt.Sprintf("%d bytes, larger than the --max-line-mb limit of %d MB", l.tooLong, l.limitMB)
+		return r
+	}
 	raw := l.text
 	for len(raw) > 0 && (raw[len(raw)-1] == '\n' || raw[len(raw)-1] == '\r') {
 		raw = raw[:len(raw)-1]

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -217,5 +219,107 @@ func TestDocsStayInRepository(t *testing.T) {
 		for _, m := range machine.FindAllStringSubmatch(string(data), -1) {
 			t.Errorf("%s names %s, a path of one machine, not of the repository", rel, strings.TrimLeft(m[0], " \t\n`(\"'"))
 		}
+	}
+}
+
+// repeatReader yields a JSON line {"text": "aaaa..."} of n bytes in total
+// (newline included), then the bytes of tail, without holding the line.
+type repeatReader struct {
+	n, pos int
+	tail   string
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	head := `{"text": "`
+	k := 0
+	for k < len(p) {
+		switch {
+		case r.pos < len(head):
+			p[k] = head[r.pos]
+		case r.pos < r.n-3:
+			p[k] = 'a'
+		case r.pos == r.n-3:
+			p[k] = '"'
+		case r.pos == r.n-2:
+			p[k] = '}'
+		case r.pos == r.n-1:
+			p[k] = '\n'
+		case r.pos-r.n < len(r.tail):
+			p[k] = r.tail[r.pos-r.n]
+		default:
+			if k == 0 {
+				return 0, io.EOF
+			}
+			return k, nil
+		}
+		k++
+		r.pos++
+	}
+	return k, nil
+}
+
+// TestTokenizeMaxLine checks --max-line-mb: a longer line is a counted
+// skip ("line too long"), read without being held in memory (tokenizing a
+// line took about 55x its size with no limit: 8 MB, 466 MB), the lines
+// around it are tokenized with their numbers, and --strict stops at it.
+func TestTokenizeMaxLine(t *testing.T) {
+	vocab := testshared.Path(t, "data", "roberta")
+	const limit = 1 << 20
+	// readLimitedLine: a line of exactly the limit is kept, one byte more
+	// is not; a last line without a newline is a line.
+	small := bufio.NewReaderSize(strings.NewReader(strings.Repeat("x", limit-1)+"\n"+strings.Repeat("y", limit)+"\nz"), 4096)
+	for i, want := range []int64{limit, limit + 1, 1} {
+		line, n, err := readLimitedLine(small, limit)
+		if n != want || (n <= limit) != (line != nil) || int64(len(line)) != n && line != nil {
+			t.Errorf("line %d: %d bytes (held %d, %v), want %d", i, n, len(line), err, want)
+		}
+	}
+	if _, n, err := readLimitedLine(small, limit); n != 0 || err != io.EOF {
+		t.Errorf("after the last line: %d bytes, %v", n, err)
+	}
+
+	run := func(stdin io.Reader, args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := program.Run(context.Background(), cli.Env{Stdout: &out, Stderr: &errb, Stdin: stdin},
+			append([]string{"tokenize", "--vocab", vocab, "--quiet", "--max-line-mb", "1"}, args...))
+		return code, out.String(), errb.String()
+	}
+	// A 64 MB line between two short ones.
+	const big = 64 << 20
+	mk := func() io.Reader {
+		return io.MultiReader(strings.NewReader(`{"text": "Hello"}`+"\n"), &repeatReader{n: big, tail: `{"text": "world"}` + "\n"})
+	}
+	// Allocations beyond those of a run on the two short lines alone
+	// (loading the vocabulary dominates those).
+	allocs := func(stdin io.Reader) (uint64, int, string, string) {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.TotalAlloc
+		code, out, errs := run(stdin, "--json")
+		runtime.ReadMemStats(&ms)
+		return ms.TotalAlloc - before, code, out, errs
+	}
+	base, _, _, _ := allocs(strings.NewReader(`{"text": "Hello"}` + "\n" + `{"text": "world"}` + "\n"))
+	alloc, code, out, errs := allocs(mk())
+	if alloc > base+8<<20 {
+		t.Errorf("skipping a %d MB line allocated %d MB more than the run without it: it was held in memory", big>>20, (alloc-base)>>20)
+	}
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Fatalf("exit %d, %d output lines: %s", code, strings.Count(out, "\n"), errs)
+	}
+	var sum tokenizeSummary
+	if err := json.Unmarshal([]byte(strings.TrimSpace(errs)), &sum); err != nil {
+		t.Fatalf("summary %q: %v", errs, err)
+	}
+	if sum.Texts != 2 || sum.Skipped != 1 || sum.Reasons[reasonTooLong] != 1 || sum.Lines != 3 ||
+		!strings.Contains(sum.FirstBad, "stdin line 2: 67108864 bytes, larger than the --max-line-mb limit of 1 MB") {
+		t.Errorf("summary %+v", sum)
+	}
+	if code, _, errs := run(mk(), "--strict"); code != cli.ExitFailed || !strings.Contains(errs, "stdin line 2") {
+		t.Errorf("--strict: exit %d, %s", code, errs)
+	}
+	if code, _, _ := run(strings.NewReader(""), "--max-line-mb", "0"); code != cli.ExitUsage {
+		t.Errorf("--max-line-mb 0: exit %d, want %d", code, cli.ExitUsage)
 	}
 }
