@@ -142,3 +142,10 @@ func (w *Weights) release(key string) {
 		delete(w.tensors, key)
 	}
 }
+
+// Get returns the tensor under key without checking its shape or marking
+// it used (nil when absent).
+func (w *Weights) Get(key string) *checkpoint.Tensor { return w.tensors[key] }
+
+// Source names the file key came from.
+func (w *Weights) Source(key string) string { return w.source[key] }

@@ -1,0 +1,147 @@
+// Package tasks is the one home of each K-Adapter task: its graph (the
+// export/models task it builds), its labels and loss, its headline metric,
+// which modules train by default, and the facts of its original training
+// script (the order of the scheduler and optimizer calls, clip groups,
+// accumulation offset, batch rule, default hyper-parameters, the files a
+// checkpoint holds). Training, export and evaluation read a task from here;
+// adding a task means adding one file that registers a Definition.
+package tasks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kadapter/kadapter/export/models"
+)
+
+// Definition describes one task.
+type Definition struct {
+	// Task is the graph export/models builds for it.
+	Task models.Task
+	// Script is the original training script.
+	Script string
+	// Loss says in words what the script minimises.
+	Loss string
+	// Metric is the headline score (the metric --metric defaults to).
+	Metric string
+	// Pretraining tasks train an adapter model on a frozen RoBERTa; the
+	// others fine-tune RoBERTa and a task model.
+	Pretraining bool
+	// Adapter is the adapter a pre-training task trains ("fac" or "lin").
+	Adapter string
+	// Upstream are the facts of the original training loop.
+	Upstream Upstream
+	// Defaults are the original script's hyper-parameters (its run_*.sh).
+	Defaults Hyper
+	// Files are the weight files a checkpoint-N folder holds, in the
+	// script's names.
+	Files []File
+	// ConfigExtra are the keys the script adds to the RoBERTa config.json
+	// it writes into a checkpoint (nil: it writes none; CosmosQA writes no
+	// config.json at all, see NoConfig).
+	ConfigExtra map[string]any
+	// NoConfig is set when the script writes no config.json.
+	NoConfig bool
+}
+
+// Upstream are the loop facts --loop upstream reproduces.
+type Upstream struct {
+	// OptimizerFirst: optimizer.step() before scheduler.step(), so update
+	// k uses the schedule's factor at k (0 for the first update with
+	// warm-up); otherwise at k+1.
+	OptimizerFirst bool
+	// ClipGroups are the groups clip_grad_norm_ is called on after every
+	// micro-batch, in order ("roberta", "task", or "adapter_model"); none:
+	// no clipping.
+	ClipGroups []string
+	// AccumulationOffset shifts the update test: an update follows
+	// micro-batch i when (i + 1 + offset) % accumulation == 0 (CosmosQA: 1).
+	AccumulationOffset int
+	// UndividedBatch: the DataLoader batch is not divided by the
+	// accumulation steps (fac-adapter.py).
+	UndividedBatch bool
+}
+
+// Hyper are training hyper-parameters.
+type Hyper struct {
+	LearningRate  float64 `json:"learning_rate"`
+	WarmupSteps   int     `json:"warmup_steps"`
+	WeightDecay   float64 `json:"weight_decay"`
+	AdamEpsilon   float64 `json:"adam_epsilon"`
+	MaxGradNorm   float64 `json:"max_grad_norm"`
+	BatchSize     int     `json:"batch_size"`
+	Accumulation  int     `json:"gradient_accumulation_steps"`
+	Epochs        int     `json:"epochs"`
+	MaxSteps      int     `json:"max_steps"`
+	MaxSeqLength  int     `json:"max_seq_length"`
+	AdamBeta1     float64 `json:"adam_beta1"`
+	AdamBeta2     float64 `json:"adam_beta2"`
+	DropoutConfig float64 `json:"dropout"`
+}
+
+// File is one weight file of a checkpoint: which modules it holds and
+// how canonical keys are named in it.
+type File struct {
+	// Name is the file name (pytorch_model.bin, ...).
+	Name string
+	// Modules are the module names (models.ModuleOf) it holds.
+	Modules []string
+	// Rename maps a canonical key to the file's key.
+	Rename func(key string) string
+}
+
+var registry = map[models.Task]*Definition{}
+
+// register adds a definition; each task file calls it from init.
+func register(d *Definition) {
+	if _, dup := registry[d.Task]; dup {
+		panic("tasks: " + string(d.Task) + " registered twice")
+	}
+	registry[d.Task] = d
+}
+
+// Get returns the definition of a task (names and aliases as
+// models.ParseTask accepts them).
+func Get(name string) (*Definition, error) {
+	t, err := models.ParseTask(name)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := registry[t]
+	if !ok {
+		return nil, fmt.Errorf("task %s cannot be trained (trainable: %s)", t, strings.Join(Names(), ", "))
+	}
+	return d, nil
+}
+
+// Names lists the registered tasks.
+func Names() []string {
+	var out []string
+	for t := range registry {
+		out = append(out, string(t))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// robertaKey names a RoBERTa key in pytorch_pretrained_model.bin
+// (PretrainedModel stores RoBERTa as attribute model).
+func robertaKey(key string) string { return "model." + strings.TrimPrefix(key, "roberta.") }
+
+// adapterModelKey names a key in a pre-training adapter model file
+// (adapter.i.* and the head keys, no chain prefix).
+func adapterModelKey(key string) string {
+	for _, p := range []string{"fac_adapter.", "lin_adapter."} {
+		if strings.HasPrefix(key, p) {
+			return strings.TrimPrefix(key, p)
+		}
+	}
+	return key
+}
+
+func same(key string) string { return key }
+
+// fineTuneUpstream is the RoBERTa-config extra every fine-tuning script
+// writes.
+var freezeAdapterConfig = map[string]any{"freeze_adapter": "True"}
