@@ -11,7 +11,7 @@ func init() {
 		Metric:   "accuracy",
 		Upstream: Upstream{AccumulationOffset: 1},
 		Defaults: Hyper{LearningRate: 1e-5, WarmupSteps: 0, WeightDecay: 0, AdamEpsilon: 1e-6, MaxGradNorm: 0,
-			BatchSize: 2, Accumulation: 8, MaxSteps: 20000, MaxSeqLength: 256, AdamBeta1: 0.9, AdamBeta2: 0.999, DropoutConfig: 0.1},
+			BatchSize: 16, Accumulation: 8, MaxSteps: 20000, MaxSeqLength: 256, AdamBeta1: 0.9, AdamBeta2: 0.999, DropoutConfig: 0.1},
 		Files: []File{
 			{Name: "pytorch_model.bin", Modules: []string{"adapters", "fusion", "head"}, Rename: same},
 			{Name: "pytorch_bertmodel.bin", Modules: []string{"roberta"}, Rename: robertaKey},

@@ -63,7 +63,9 @@ type Upstream struct {
 	UndividedBatch bool
 }
 
-// Hyper are training hyper-parameters.
+// Hyper are training hyper-parameters. BatchSize in Defaults is the
+// script's per-GPU batch (run_*.sh); krun train divides it by the
+// accumulation steps as the scripts do (fac-adapter.py excepted).
 type Hyper struct {
 	LearningRate  float64 `json:"learning_rate"`
 	WarmupSteps   int     `json:"warmup_steps"`

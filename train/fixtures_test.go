@@ -189,7 +189,7 @@ func checkFixture(t *testing.T, root, setup string) {
 	out := t.TempDir()
 	o := fixtureOptions(t, root, setup, c, out)
 	var logs []UpdateLog
-	res, err := Train(context.Background(), o, func(u UpdateLog) error { logs = append(logs, u); return nil })
+	res, err := Train(context.Background(), o, Observer{Update: func(u UpdateLog) error { logs = append(logs, u); return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

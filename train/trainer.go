@@ -77,8 +77,16 @@ type Result struct {
 	TTotal int `json:"t_total"`
 }
 
+// Observer follows a run: Start once the plan is known (the number of
+// updates it will make, 0 if unknown; the examples per epoch), Update
+// after every update (a non-nil error stops the run).
+type Observer struct {
+	Start  func(updates, examples int)
+	Update func(UpdateLog) error
+}
+
 // Train runs one training job.
-func Train(ctx context.Context, o Options, onUpdate func(UpdateLog) error) (*Result, error) {
+func Train(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	def, err := tasks.Get(o.Task)
 	if err != nil {
 		return nil, err
@@ -164,6 +172,23 @@ func Train(ctx context.Context, o Options, onUpdate func(UpdateLog) error) (*Res
 	}
 	plan.Schedule = Schedule{Warmup: h.WarmupSteps, Total: tTotal}
 
+	if obs.Start != nil {
+		batches := (data.N + h.BatchSize - 1) / h.BatchSize
+		total := 0
+		if h.Epochs > 0 {
+			total = (batches*h.Epochs + plan.AccumulationOffset) / h.Accumulation
+		}
+		if h.MaxSteps > 0 {
+			m := h.MaxSteps
+			if o.Loop == LoopUpstream {
+				m++
+			}
+			if total == 0 || m < total {
+				total = m
+			}
+		}
+		obs.Start(total, data.N)
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -183,8 +208,8 @@ func Train(ctx context.Context, o Options, onUpdate func(UpdateLog) error) (*Res
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-		if onUpdate != nil {
-			return onUpdate(u)
+		if obs.Update != nil {
+			return obs.Update(u)
 		}
 		return nil
 	}})
