@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode"
 
@@ -29,17 +30,50 @@ func hasNewerThanOniguruma(s string) bool {
 	return false
 }
 
+// unassignedInGo reports characters unassigned in Go's Unicode 15 tables
+// (the Unicode 16 letters and numbers we share with Hugging Face among
+// them): a reference regex module older than Unicode 16 (Debian bookworm's
+// python3-regex 2022.10.31 is Unicode 15) does not class them as letters or
+// numbers, so they are left out of the comparison with such a module.
+func unassignedInGo(s string) bool {
+	for _, r := range s {
+		if !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
+			return true
+		}
+	}
+	return false
+}
+
+// regexKnowsUnicode16 asks the reference interpreter's regex module
+// whether U+A7CB (a letter since Unicode 16) is \p{L}.
+func regexKnowsUnicode16(t *testing.T, python string) bool {
+	t.Helper()
+	out, err := exec.Command(python, "-c", `import regex; print(int(bool(regex.fullmatch(r"\p{L}", "\uA7CB"))))`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: probing the regex module's Unicode version: %v\n%s", python, err, out)
+	}
+	return strings.TrimSpace(string(out)) == "1"
+}
+
 // TestLegacyDifferential compares LegacyTokenize with testdata/legacy_ref.py,
 // a transcription of pytorch_transformers 1.2.0's RobertaTokenizer.tokenize
 // run on Python's regex module (as the original), for the real and the toy
-// vocabulary. It needs python3 with the regex module and is skipped, saying
-// so, without them.
+// vocabulary. It needs python3 with the regex module ($KADAPTER_PYTHON,
+// which scripts/test sets from scripts/install-python-regex.sh, or python3
+// or /usr/bin/python3 when they import regex) and is skipped, saying so,
+// without it; under CI=true it fails instead.
 func TestLegacyDifferential(t *testing.T) {
-	if err := exec.Command("python3", "-c", "import regex").Run(); err != nil {
-		t.Skipf("python3 with the regex module is not available (%v); pip install regex to run this test", err)
+	python := testshared.Python(t, "regex")
+	unicode16 := regexKnowsUnicode16(t, python)
+	if !unicode16 {
+		t.Logf("%s: the regex module predates Unicode 16; texts with characters unassigned in Unicode 15 are left out", python)
 	}
 	golden := readGolden(t)
-	texts := diffTexts(2000, 21)
+	n := 2000
+	if !unicode16 {
+		n = 2500 // about one generated text in six is left out
+	}
+	texts := diffTexts(n, 21)
 	for i, g := range golden {
 		if i%4 == 0 {
 			texts = append(texts, g.Text)
@@ -51,7 +85,7 @@ func TestLegacyDifferential(t *testing.T) {
 	var kept []string
 	for _, s := range texts {
 		s = ToValidUTF8(s)
-		if pyStrip(s) == "" || hasNewerThanOniguruma(s) { // whitespace-only: documented deviation
+		if pyStrip(s) == "" || hasNewerThanOniguruma(s) || (!unicode16 && unassignedInGo(s)) { // whitespace-only: documented deviation
 			continue
 		}
 		kept = append(kept, s)
@@ -70,7 +104,7 @@ func TestLegacyDifferential(t *testing.T) {
 		vocab := testshared.Path(t, dir...)
 		tok := loadShared(t, dir...)
 		outPath := filepath.Join(tmp, "out.jsonl")
-		cmd := exec.Command("python3", filepath.Join("testdata", "legacy_ref.py"), vocab, inPath, outPath)
+		cmd := exec.Command(python, filepath.Join("testdata", "legacy_ref.py"), vocab, inPath, outPath)
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("legacy_ref.py: %v\n%s", err, msg)
 		}

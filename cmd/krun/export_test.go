@@ -14,7 +14,6 @@ import (
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/internal/npy"
 	"github.com/kadapter/kadapter/internal/testshared"
-	krt "github.com/kadapter/kadapter/runtime"
 )
 
 func exRun(t *testing.T, args ...string) (int, string, string) {
@@ -100,9 +99,7 @@ func TestExportTACREDEndToEnd(t *testing.T) {
 		t.Fatalf("two exports differ (%d vs %d bytes)", len(ab), len(bb))
 	}
 
-	if os.Getenv(krt.LibraryEnv) == "" && os.Getenv("CI") != "true" {
-		t.Skipf("%s is unset: skipping the ONNX Runtime half", krt.LibraryEnv)
-	}
+	rtRequireORT(t) // the ONNX Runtime half
 	in := filepath.Join(dir, "in")
 	os.MkdirAll(in, 0o755)
 	for _, name := range []string{"input_ids", "attention_mask"} {
