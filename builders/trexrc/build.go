@@ -402,7 +402,9 @@ func buildSplits(ctx context.Context, dir string, results []InputResult, opts *O
 	for i := range stats {
 		labels[i] = stats[i].Label
 	}
+	opts.Progress.StartPhase("building the split", cnt.Kept, "examples")
 	err = shardRows(ctx, dir, results, kept, func(res *InputResult, ri int, hash uint64, rec *shardRecord) error {
+		opts.Progress.AddPhase(1)
 		r := res.Relations[ri].Relation
 		train := isTrain(splitKey(hash, opts.Seed), globalIdx)
 		globalIdx++

@@ -158,6 +158,7 @@ func runTrex(ctx context.Context, env cli.Env, args []string) error {
 	}
 	prog := pipeline.NewProgress(env.Stderr, pipeline.ProgressOptions{Label: "kprep trex", TotalBytes: total, Mode: mode})
 	opts.Progress = prog
+	opts.Log = prog.Writer(env.Stderr)
 	if os.Getenv("GOGC") == "" {
 		// The hot path allocates little but steadily; a larger GC target
 		// saves CPU and keeps the heap small (about 50 MB per worker).
