@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/kadapter/kadapter/builders/bookcorpus"
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/internal/testshared"
 	"github.com/kadapter/kadapter/parser"
@@ -143,7 +144,7 @@ func TestDepsBookcorpusBooks(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var sum depsSummary
+	var sum bookcorpus.Summary
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 		t.Fatalf("summary %q: %v", stdout, err)
 	}
@@ -196,6 +197,8 @@ func TestDepsBookcorpusBooks(t *testing.T) {
 	}
 }
 
+func exists(path string) bool { _, err := os.Stat(path); return err == nil }
+
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // TestDepsBookcorpusCoNLLU: parsed CoNLL-U needs no model; bad records are
@@ -223,7 +226,7 @@ func TestDepsBookcorpusCoNLLU(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("resume: exit %d %s", code, stderr)
 	}
-	var sum depsSummary
+	var sum bookcorpus.Summary
 	json.Unmarshal([]byte(stdout), &sum)
 	st := sum.Stats
 	if sum.Resumed != 1 || st.Written != 4 || st.Preparsed != 4 || st.Skipped["bad_conllu"] != 1 ||
@@ -311,7 +314,7 @@ func TestDepsBookcorpusLines(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var sum depsSummary
+	var sum bookcorpus.Summary
 	json.Unmarshal([]byte(stdout), &sum)
 	st := sum.Stats
 	if st.Read != 4 || st.Written != 2 || st.Skipped["duplicate"] != 1 || st.Skipped["too_few_words"] != 1 || st.Skipped["bad_utf8"] != 1 || st.FeaturesDropped["no_features"] != 2 {
@@ -321,7 +324,7 @@ func TestDepsBookcorpusLines(t *testing.T) {
 	if len(recs) != 2 || recs[0].Sent != "he said , `` do n't go . ''" || recs[1].Sent != "she left ." || len(recs[0].Pairs) != 9 {
 		t.Fatalf("records %+v", recs)
 	}
-	if exists(filepath.Join(out, "train.arrow")) || exists(filepath.Join(out, shardDirName)) {
+	if exists(filepath.Join(out, "train.arrow")) || exists(filepath.Join(out, bookcorpus.ShardDir)) {
 		t.Fatal("--format json wrote Arrow or left the shards")
 	}
 }
