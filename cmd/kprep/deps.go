@@ -263,7 +263,9 @@ lines: one pre-tokenized sentence per line) or CoNLL-U (--conllu-in), parses
 every sentence with our model and writes CoNLL-U to stdout: multiword tokens
 (don't = do + n't) as range lines, SpaceAfter=No where the text had no space,
 "# text" and "# sent_id" comments. CoNLL-U input is re-parsed (UPOS, HEAD and
-DEPREL replaced); its other columns are kept.
+DEPREL replaced); its other columns are kept. Bad records (a malformed
+CoNLL-U sentence, an invalid UTF-8 line in lines input) are skipped and
+counted (a summary on stderr); --strict stops at the first.
 `
 
 func depsParse(ctx context.Context, env cli.Env, args []string) error {
@@ -273,6 +275,7 @@ func depsParse(ctx context.Context, env cli.Env, args []string) error {
 	conlluIn := fs.Bool("conllu-in", false, "the input is CoNLL-U (same as --input-format conllu)")
 	inFormat := fs.String("input-format", "text", "text, lines or conllu")
 	lineSent := fs.Bool("line-is-sentence", false, "text: every line break ends a sentence")
+	strict := fs.Bool("strict", false, "stop at the first bad record (malformed CoNLL-U sentence, invalid UTF-8 line) instead of skipping and counting it")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -315,6 +318,7 @@ func depsParse(ctx context.Context, env cli.Env, args []string) error {
 	}
 	w := conllu.NewWriter(env.Stdout)
 	n := 0
+	var bad badRecords
 	parseOne := func(cs *conllu.Sentence) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -340,6 +344,13 @@ func depsParse(ctx context.Context, env cli.Env, args []string) error {
 			if err == io.EOF {
 				break
 			}
+			var pe *conllu.ParseError
+			if errors.As(err, &pe) {
+				if err := bad.add(env, *strict, "bad_conllu", fmt.Errorf("%s: %w", name, err)); err != nil {
+					return err
+				}
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -353,6 +364,13 @@ func depsParse(ctx context.Context, env cli.Env, args []string) error {
 			s, err := rd.Next()
 			if err == io.EOF {
 				break
+			}
+			var ie *lindeps.InputError
+			if errors.As(err, &ie) {
+				if err := bad.add(env, *strict, ie.Reason, ie); err != nil {
+					return err
+				}
+				continue
 			}
 			if err != nil {
 				return err
@@ -397,7 +415,42 @@ func depsParse(ctx context.Context, env cli.Env, args []string) error {
 			return err
 		}
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "kprep deps parse: %d sentences parsed; %d bad records skipped", n, bad.total)
+	if bad.total > 0 {
+		fmt.Fprintf(env.Stderr, " (%s; first: %s)", reasons(bad.by), bad.first)
+	}
+	fmt.Fprintln(env.Stderr)
+	return nil
+}
+
+// badRecords counts the bad records kprep deps parse skipped.
+type badRecords struct {
+	total int
+	by    map[string]int
+	first string
+}
+
+// add counts one bad record (and warns for the first three), or returns
+// err under strict.
+func (b *badRecords) add(env cli.Env, strict bool, reason string, err error) error {
+	if strict {
+		return fmt.Errorf("%w (--strict)", err)
+	}
+	if b.by == nil {
+		b.by = map[string]int{}
+	}
+	b.total++
+	b.by[reason]++
+	if b.first == "" {
+		b.first = err.Error()
+	}
+	if b.total <= 3 {
+		fmt.Fprintf(env.Stderr, "kprep deps parse: skipping a bad record: %v\n", err)
+	}
+	return nil
 }
 
 // conlluFromSegment builds an unparsed CoNLL-U sentence from a segmented

@@ -353,3 +353,35 @@ func TestDepsInterrupted(t *testing.T) {
 	}
 	checkNoTemps(t, filepath.Join(dir, "out"), "by a cancelled run")
 }
+
+// TestDepsParseBadInput: kprep deps parse treats bad records as every
+// kprep command does: a malformed CoNLL-U sentence or an invalid UTF-8
+// line (lines input) is skipped and counted, the other sentences are
+// parsed; --strict stops at the first, naming the input and line. (It
+// used to stop at the first in every case, with no --strict.)
+func TestDepsParseBadInput(t *testing.T) {
+	model := smallModel(t)
+	good := "# text = I saw the dog .\n1\tI\t_\t_\t_\t_\t_\t_\t_\t_\n2\tsaw\t_\t_\t_\t_\t_\t_\t_\t_\n3\tthe\t_\t_\t_\t_\t_\t_\t_\t_\n4\tdog\t_\t_\t_\t_\t_\t_\t_\t_\n5\t.\t_\t_\t_\t_\t_\t_\t_\t_\n\n"
+	bad := "# text = x\n1\tx\t_\t_\n\n"
+	code, out, errs := runDepsCmd(t, bad+good+bad, "parse", "--model", model, "--conllu-in")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	sents, err := conllu.ReadAll(strings.NewReader(out))
+	if err != nil || len(sents) != 1 || len(sents[0].Words) != 5 || sents[0].Words[1].Head == conllu.NoHead {
+		t.Fatalf("output %q (%v): want the good sentence, parsed", out, err)
+	}
+	if !strings.Contains(errs, "1 sentences parsed; 2 bad records skipped (bad_conllu 2; first: stdin: conllu: line 2") {
+		t.Errorf("stderr %q: want the counts and the first bad record", errs)
+	}
+	if code, _, errs := runDepsCmd(t, good+bad, "parse", "--model", model, "--conllu-in", "--strict"); code != 1 || !strings.Contains(errs, "stdin: conllu: line 9") {
+		t.Errorf("--strict: exit %d, %s", code, errs)
+	}
+	code, out, errs = runDepsCmd(t, "He left .\nbad \xff line\nShe stayed .\n", "parse", "--model", model, "--input-format", "lines")
+	if code != 0 || strings.Count(out, "# text") != 2 || !strings.Contains(errs, "bad_utf8 1") {
+		t.Errorf("lines: exit %d, %d sentences, stderr %q", code, strings.Count(out, "# text"), errs)
+	}
+	if code, _, errs := runDepsCmd(t, "He left .\nbad \xff line\n", "parse", "--model", model, "--input-format", "lines", "--strict"); code != 1 || !strings.Contains(errs, "line 2") {
+		t.Errorf("lines --strict: exit %d, %s", code, errs)
+	}
+}
