@@ -515,6 +515,18 @@ func TestFeaturesBadInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("jsonl", func(t *testing.T) {
+		// JSON lines: a bad line is one rejected record; the lines after
+		// it are read.
+		data := string(recs[0]) + "\n" + `{"token": [` + "\n" + string(recs[1]) + "\n" + string(recs[2]) + "\n"
+		code, s, errs, _ := run(t, data, false)
+		if code != 0 || s.Kept != 3 || s.Records != 4 || s.Dropped[features.ReasonInvalidRecord] != 1 || s.InputError != "" {
+			t.Fatalf("exit %d, summary %+v (%s): want 3 kept, one invalid_record", code, s, errs)
+		}
+		if code, _, errs, _ := run(t, data, true); code != 1 || !strings.Contains(errs, "record 1") {
+			t.Errorf("--strict: exit %d, %s", code, errs)
+		}
+	})
 	t.Run("utf8", func(t *testing.T) {
 		// Records 0 and 1 with a bad byte inside a token; record 0 twice.
 		bad := strings.Replace(string(recs[0]), "Honolulu", "Hono\xfflulu", 1)

@@ -323,3 +323,102 @@ func TestTokenizeMaxLine(t *testing.T) {
 		t.Errorf("--max-line-mb 0: exit %d, want %d", code, cli.ExitUsage)
 	}
 }
+
+// TestReadmeNextSteps checks the README's way in for a new user: the
+// Start-here block is exactly two commands; a Next-steps block installs
+// the programs (go install ./cmd/...) and runs kprep and krun on the main
+// job's output with the tiny fixture; every kprep/krun command there names
+// an existing subcommand and only flags it defines (kprep: its --help;
+// krun: its sources), and every $F path exists in the shared material.
+func TestReadmeNextSteps(t *testing.T) {
+	root := testshared.RepoRoot()
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	block := func(heading string) string {
+		i := strings.Index(readme, "\n## "+heading+"\n")
+		if i < 0 {
+			t.Fatalf("README has no %q section", heading)
+		}
+		sec := readme[i+1:]
+		if j := strings.Index(sec[3:], "\n## "); j >= 0 {
+			sec = sec[:j+3]
+		}
+		a := strings.Index(sec, "```sh\n")
+		if a < 0 {
+			t.Fatalf("README %q has no sh block", heading)
+		}
+		b := strings.Index(sec[a+6:], "```")
+		return sec[a+6 : a+6+b]
+	}
+	// Commands of a block: continuation lines joined, comments and blank
+	// lines dropped.
+	commands := func(b string) []string {
+		var out []string
+		for _, l := range strings.Split(strings.ReplaceAll(b, "\\\n", " "), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	if start := commands(block("Start here")); len(start) != 2 || !strings.Contains(start[0], "kprep trex") || start[1] != "scripts/test" {
+		t.Errorf("Start here: %q, want the main job and scripts/test", start)
+	}
+	next := commands(block("Next steps"))
+	if len(next) == 0 || next[0] != "go install ./cmd/..." {
+		t.Fatalf("Next steps starts with %q, want go install ./cmd/...", next)
+	}
+	var krunSrc strings.Builder
+	srcs, _ := filepath.Glob(filepath.Join(root, "cmd", "krun", "*.go"))
+	for _, p := range srcs {
+		if !strings.HasSuffix(p, "_test.go") {
+			b, _ := os.ReadFile(p)
+			krunSrc.Write(b)
+		}
+	}
+	flagRe := regexp.MustCompile(`(?:^|\s)--([a-z][a-z0-9-]*)`)
+	seen := map[string]bool{}
+	for _, c := range next {
+		f := strings.Fields(c)
+		if len(f) < 2 || (f[0] != "kprep" && f[0] != "krun") {
+			continue
+		}
+		prog, sub := f[0], f[1]
+		seen[prog+" "+sub] = true
+		for _, w := range f {
+			if strings.HasPrefix(w, "$F/") {
+				testshared.Path(t, append([]string{"fixtures", "kadapter-tiny"}, strings.Split(w[3:], "/")...)...)
+			}
+		}
+		flags := flagRe.FindAllStringSubmatch(c, -1)
+		if prog == "kprep" {
+			code, help, _ := runKprep(t, sub, "--help")
+			if code != 0 {
+				t.Errorf("%s: kprep %s --help exits %d", c, sub, code)
+				continue
+			}
+			for _, m := range flags {
+				if !strings.Contains(help, "-"+m[1]+" ") && !strings.Contains(help, "-"+m[1]+"\n") {
+					t.Errorf("%s: kprep %s has no --%s", c, sub, m[1])
+				}
+			}
+			continue
+		}
+		if !strings.Contains(krunSrc.String(), `"`+sub+`"`) {
+			t.Errorf("%s: no krun %s command", c, sub)
+		}
+		for _, m := range flags {
+			if !strings.Contains(krunSrc.String(), `("`+m[1]+`"`) {
+				t.Errorf("%s: krun %s defines no --%s", c, sub, m[1])
+			}
+		}
+	}
+	for _, want := range []string{"kprep features", "krun export", "krun eval", "krun train"} {
+		if !seen[want] {
+			t.Errorf("Next steps has no %s step", want)
+		}
+	}
+}
