@@ -123,11 +123,11 @@ func oneHotToIndex(a *npy.Array) (*npy.Array, error) {
 	return &npy.Array{DType: npy.Int64, Shape: []int{n}, Int64: out}, nil
 }
 
-// Order returns the example order of an epoch: 0..N-1, or a permutation
+// Order returns the example order of an epoch: 0..n-1, or a permutation
 // drawn from (seed, epoch) when shuffling, so every epoch is reproducible
 // on its own (a resumed run draws the same order).
-func (d *Dataset) Order(epoch int, shuffle bool, seed uint64) []int {
-	idx := make([]int, d.N)
+func Order(n, epoch int, shuffle bool, seed uint64) []int {
+	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i
 	}
@@ -139,7 +139,7 @@ func (d *Dataset) Order(epoch int, shuffle bool, seed uint64) []int {
 }
 
 // Batch gathers the examples idx into one micro-batch.
-func (d *Dataset) Batch(idx []int) Batch {
+func (d *Dataset) Batch(idx []int) (Batch, error) {
 	b := Batch{}
 	names := make([]string, 0, len(d.arrays))
 	for n := range d.arrays {
@@ -171,5 +171,5 @@ func (d *Dataset) Batch(idx []int) Batch {
 			b[name] = runtime.Tensor{Shape: shape, Data: data}
 		}
 	}
-	return b
+	return b, nil
 }

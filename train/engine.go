@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
+	"github.com/kadapter/kadapter/internal/atomicfile"
 	"github.com/kadapter/kadapter/runtime"
 )
 
@@ -62,6 +65,8 @@ type EngineConfig struct {
 	Beta1, Beta2, Eps, WeightDecay float64
 	// Seed drives the dropout masks.
 	Seed uint64
+	// SaveGraphs, when set, receives step.onnx and adamw.onnx.
+	SaveGraphs string
 }
 
 // NewEngine builds the step and optimizer graphs of tg and opens their
@@ -111,7 +116,7 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 	for _, p := range e.params {
 		stepOut = append(stepOut, gradOut+p.Key)
 	}
-	if e.step, err = openSession(st.g, e.stepIn, stepOut, c.Session); err != nil {
+	if e.step, err = openSession(st.g, e.stepIn, stepOut, c.Session, c.SaveGraphs, "step.onnx"); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("training step graph: %w", err)
 	}
@@ -127,14 +132,14 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 	for _, p := range e.params {
 		optOut = append(optOut, paramOut+p.Key, momOut+p.Key, velOut+p.Key)
 	}
-	if e.opt, err = openSession(og, e.optIn, optOut, c.Session); err != nil {
+	if e.opt, err = openSession(og, e.optIn, optOut, c.Session, c.SaveGraphs, "adamw.onnx"); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("optimizer graph: %w", err)
 	}
 	return e, nil
 }
 
-func openSession(g *graph.Graph, in, out []string, o runtime.Options) (*ort.DynamicAdvancedSession, error) {
+func openSession(g *graph.Graph, in, out []string, o runtime.Options, saveDir, name string) (*ort.DynamicAdvancedSession, error) {
 	for _, name := range out {
 		if g.OutputValue(name) == nil {
 			return nil, fmt.Errorf("graph %s has no output %s", g.Name, name)
@@ -147,6 +152,14 @@ func openSession(g *graph.Graph, in, out []string, o runtime.Options) (*ort.Dyna
 	var buf bytes.Buffer
 	if _, err := graph.Encode(&buf, m); err != nil {
 		return nil, err
+	}
+	if saveDir != "" {
+		if err := os.MkdirAll(saveDir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := atomicfile.WriteFile(filepath.Join(saveDir, name), buf.Bytes()); err != nil {
+			return nil, err
+		}
 	}
 	so, err := runtime.SessionOptions(o)
 	if err != nil {

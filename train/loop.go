@@ -100,8 +100,22 @@ type Summary struct {
 	LastLoss  float64 `json:"last_loss"`
 }
 
+// LossError reports a NaN or infinite loss: the update, the micro-batch
+// and its examples.
+type LossError struct {
+	Step, MicroBatch int
+	Examples         []int
+	Data             string
+	Loss             float64
+}
+
+// Error implements error.
+func (e *LossError) Error() string {
+	return fmt.Sprintf("update %d, micro-batch %d (examples %v of %s): the loss is %v; training stopped", e.Step, e.MicroBatch, e.Examples, e.Data, e.Loss)
+}
+
 // Run trains e on d according to p.
-func Run(ctx context.Context, e *Engine, d *Dataset, p Plan, h Hooks) (Summary, error) {
+func Run(ctx context.Context, e *Engine, d Data, p Plan, h Hooks) (Summary, error) {
 	if p.BatchSize <= 0 || p.Accumulation <= 0 {
 		return Summary{}, fmt.Errorf("batch size and accumulation must be positive")
 	}
@@ -125,7 +139,7 @@ func Run(ctx context.Context, e *Engine, d *Dataset, p Plan, h Hooks) (Summary, 
 	examplesAtLast := 0
 	for epoch := 0; p.Epochs <= 0 || epoch < p.Epochs; epoch++ {
 		s.Epochs = epoch + 1
-		order := d.Order(epoch, p.Shuffle, p.Seed)
+		order := Order(d.Len(), epoch, p.Shuffle, p.Seed)
 		for at := 0; at < len(order); at += p.BatchSize {
 			if err := ctx.Err(); err != nil {
 				s.StoppedBy = "context"
@@ -133,12 +147,16 @@ func Run(ctx context.Context, e *Engine, d *Dataset, p Plan, h Hooks) (Summary, 
 				return s, err
 			}
 			idx := order[at:min(at+p.BatchSize, len(order))]
-			res, err := e.MicroStep(d.Batch(idx), micro == 0, scale)
+			b, err := d.Batch(idx)
 			if err != nil {
-				return s, fmt.Errorf("update %d, micro-batch %d (examples %d-%d of %s): %w", s.Updates+1, s.MicroBatchs, idx[0], idx[len(idx)-1], d.Dir, err)
+				return s, err
+			}
+			res, err := e.MicroStep(b, micro == 0, scale)
+			if err != nil {
+				return s, fmt.Errorf("update %d, micro-batch %d (examples %v of %s): %w", s.Updates+1, s.MicroBatchs, idx, d.Name(), err)
 			}
 			if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
-				return s, fmt.Errorf("update %d, micro-batch %d (examples %d-%d of %s): the loss is %v", s.Updates+1, s.MicroBatchs, idx[0], idx[len(idx)-1], d.Dir, res.Loss)
+				return s, &LossError{Step: s.Updates + 1, MicroBatch: s.MicroBatchs, Examples: idx, Data: d.Name(), Loss: res.Loss}
 			}
 			s.MicroBatchs++
 			s.Examples += len(idx)

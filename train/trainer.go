@@ -16,9 +16,11 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/export/checkpoint"
 	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
+	"github.com/kadapter/kadapter/internal/npy"
 	"github.com/kadapter/kadapter/runtime"
 	"github.com/kadapter/kadapter/tasks"
 	"github.com/kadapter/kadapter/train/ckpt"
@@ -58,6 +60,17 @@ type Options struct {
 	Loop LoopKind
 	// Session configures ONNX Runtime (threads, optimization, device).
 	Session runtime.Options
+	// Init sizes the modules no file provides (InitMissing); Init.Seed 0
+	// takes Seed.
+	Init InitSpec
+	// SaveGraphs, when set, is a folder that receives step.onnx and
+	// adamw.onnx (the training graphs, for inspection).
+	SaveGraphs string
+	// Vocab is the tokenizer folder for original data files; Features
+	// configures their conversion; Strict stops at a rejected record.
+	Vocab    string
+	Features features.Config
+	Strict   bool
 }
 
 // Result is what Train did.
@@ -71,6 +84,10 @@ type Result struct {
 	Trained    []string `json:"trained"`
 	Frozen     []string `json:"frozen"`
 	NoGradient []string `json:"no_gradient"`
+	// Data is what reading the training data did.
+	Data SourceReport `json:"data"`
+	// Initialized lists the keys InitMissing created (no file had them).
+	Initialized []string `json:"initialized,omitempty"`
 	// Log is log.jsonl's path.
 	Log string `json:"log"`
 	// TTotal is the schedule horizon used.
@@ -95,7 +112,25 @@ func Train(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	if h.BatchSize <= 0 || h.Accumulation <= 0 {
 		return nil, fmt.Errorf("--batch-size and --gradient-accumulation-steps must be positive")
 	}
-	w, cfg, err := models.LoadWeights(def.Task, o.Sources)
+	load := def.Task
+	if def.Pretraining && o.Sources.Fac == "" && o.Sources.Lin == "" {
+		load = models.TaskFeatures // RoBERTa only; the adapter model is initialized
+	}
+	w, cfg, err := models.LoadWeights(load, o.Sources)
+	if err != nil {
+		return nil, err
+	}
+	is := o.Init
+	if is.Seed == 0 {
+		is.Seed = o.Seed
+	}
+	if len(is.AdapterList) == 0 {
+		is.AdapterList = o.AdapterList
+	}
+	if is.Labels == 0 {
+		is.Labels = labelCount(def, o.Data)
+	}
+	initialized, err := InitMissing(def, w, cfg.HiddenSize, is)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +177,7 @@ func Train(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	}
 	groups, groupOf := clipGroups(def, o.Loop)
 	e, err := NewEngine(tg, EngineConfig{
-		Session: o.Session, ClipInStep: o.Loop == LoopUpstream, GroupOrder: groups, GroupOf: groupOf,
+		SaveGraphs: o.SaveGraphs, Session: o.Session, ClipInStep: o.Loop == LoopUpstream, GroupOrder: groups, GroupOf: groupOf,
 		MaxGradNorm: h.MaxGradNorm, Beta1: h.AdamBeta1, Beta2: h.AdamBeta2, Eps: h.AdamEpsilon,
 		WeightDecay: h.WeightDecay, Seed: o.Seed,
 	})
@@ -151,7 +186,13 @@ func Train(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	}
 	defer e.Close()
 	lf := tg.Labels.DType == graph.Float32
-	data, err := LoadNPY(o.Data, e.dataIn, lf)
+	classes := 0
+	if tg.Labels.DType == graph.Int64 {
+		classes = int(tg.Logits.Shape[tg.Logits.Rank()-1].Coef)
+	}
+	so := SourceOptions{Task: def.Task, Vocab: o.Vocab, Features: o.Features, CacheDir: filepath.Join(o.Out, "data"),
+		Strict: o.Strict, VocabSize: cfg.VocabSize, Classes: classes}
+	data, srep, err := OpenData(o.Data, e.dataIn, lf, so)
 	if err != nil {
 		return nil, err
 	}
@@ -166,14 +207,14 @@ func Train(ctx context.Context, o Options, obs Observer) (*Result, error) {
 		if h.MaxSteps > 0 {
 			tTotal = h.MaxSteps
 		} else {
-			batches := (data.N + h.BatchSize - 1) / h.BatchSize
+			batches := (data.Len() + h.BatchSize - 1) / h.BatchSize
 			tTotal = batches / h.Accumulation * max(h.Epochs, 1)
 		}
 	}
 	plan.Schedule = Schedule{Warmup: h.WarmupSteps, Total: tTotal}
 
 	if obs.Start != nil {
-		batches := (data.N + h.BatchSize - 1) / h.BatchSize
+		batches := (data.Len() + h.BatchSize - 1) / h.BatchSize
 		total := 0
 		if h.Epochs > 0 {
 			total = (batches*h.Epochs + plan.AccumulationOffset) / h.Accumulation
@@ -187,7 +228,7 @@ func Train(ctx context.Context, o Options, obs Observer) (*Result, error) {
 				total = m
 			}
 		}
-		obs.Start(total, data.N)
+		obs.Start(total, data.Len())
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
@@ -219,7 +260,7 @@ func Train(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	if err := lf2.Sync(); err != nil {
 		return nil, err
 	}
-	res := &Result{Summary: sum, Log: logPath, TTotal: tTotal}
+	res := &Result{Summary: sum, Log: logPath, TTotal: tTotal, Initialized: initialized, Data: srep}
 	trained := map[string][]float32{}
 	for i, p := range e.Params() {
 		trained[p.Key] = e.Value(i)
@@ -335,6 +376,26 @@ func clipGroups(def *tasks.Definition, loop LoopKind) ([]string, func(string) st
 		}
 		return "task"
 	}
+}
+
+// labelCount guesses a head's size from the data when no file gives it:
+// FIGER's label count (labels.npy's width), find-head's max_seq_length
+// (input_ids' width).
+func labelCount(def *tasks.Definition, dir string) int {
+	name := ""
+	switch def.Task {
+	case models.TaskFIGER:
+		name = "labels.npy"
+	case models.TaskPretrainLin:
+		name = "input_ids.npy"
+	default:
+		return 0
+	}
+	a, err := npy.ReadFile(filepath.Join(dir, name))
+	if err != nil || len(a.Shape) != 2 {
+		return 0
+	}
+	return a.Shape[1]
 }
 
 func configPath(roberta string) string {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/pipeline"
@@ -51,6 +52,11 @@ moments stay in memory between steps.
 Pre-training tasks train the adapter model with RoBERTa frozen:
   trex-rc    fac-adapter.py (relation classification; --fac gives the start)
   find-head  lin-adapter.py (dependency heads; --lin gives the start)
+Without --fac/--lin a new adapter model is initialized as the original
+does (seeded: projections N(0, 2e-4), other layers PyTorch's defaults;
+sizes from --adapter-size, --adapter-transformer-layers,
+--adapter-intermediate); without --task-model a fine-tuning task gets new
+fusion layers and head (PyTorch's defaults) on the --fac/--lin adapters.
 Fine-tuning tasks train what the shipped scripts train by default: RoBERTa,
 the fusion layers and the head, with the adapters frozen (--freeze):
   tacred, openentity, figer, cosmosqa (--task-model gives adapters, fusion
@@ -81,7 +87,13 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 	skip := fs.Int("adapter-skip-layers", 0, "adapter_skip_layers as the original computes it (0 = off)")
 	aRate := fs.Float64("a-rate", 0, "cosmosqa: weight of RoBERTa's output (required for cosmosqa)")
 	bRate := fs.Float64("b-rate", 0, "cosmosqa: weight of the adapter chain output (required for cosmosqa)")
-	data := fs.String("data", "", "folder of training arrays (.npy named after the graph inputs, plus labels.npy) (required)")
+	data := fs.String("data", "", "training data: a folder of .npy arrays, kprep features' .arrow, kprep trex's train.arrow, or the task's original data file (required)")
+	vocab := fs.String("vocab", "", "tokenizer folder (vocab.json + merges.txt) for original data files")
+	labelsFile := fs.String("labels", "", "label list (JSON array of strings; figer: labels.json, or a train.json to build it from)")
+	maxSeqLen := fs.Int("max-seq-length", 0, "original data files: max_seq_length (0 = the script's)")
+	negSample := fs.Int("negative-sample", 0, "tacred/trex-rc original data: keep the first N-1 no_relation records (0 = off)")
+	headMapping := fs.String("head-mapping", "original", "find-head original data: original or first-subtoken label mapping")
+	strict := fs.Bool("strict", false, "stop at the first rejected record instead of skipping and counting it")
 	out := fs.String("out", "", "output folder: log.jsonl and checkpoint-N/ (required)")
 	epochs := fs.Int("epochs", 0, "passes over the data (default: the script's)")
 	maxSteps := fs.Int("max-steps", 0, "stop after this many updates (upstream loop: one more, as the scripts do)")
@@ -101,6 +113,11 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 	threads := fs.Int("threads", 0, "ONNX Runtime intra-op threads (0 = one per core)")
 	graphOpt := fs.String("graph-opt", "all", "ONNX Runtime graph optimization: disable, basic, extended or all")
 	device := fs.String("device", "cpu", "cpu or cuda[:N]")
+	adapterSize := fs.Int("adapter-size", 768, "width of a new adapter (when no --fac/--lin file gives one)")
+	adapterLayers := fs.Int("adapter-transformer-layers", 2, "encoder layers of a new adapter")
+	adapterInter := fs.Int("adapter-intermediate", 3072, "intermediate size of a new adapter's layers")
+	numLabels := fs.Int("num-labels", 0, "figer: labels of a new head (default: labels.npy's width); find-head: max_seq_length (default: input_ids' width)")
+	saveGraphs := fs.String("save-graphs", "", "also write the training graphs (step.onnx, adamw.onnx) to this folder")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	asJSON := fs.Bool("json", false, "print a machine-readable summary on stdout")
 	if err := cli.ParseFlags(fs, args); err != nil {
@@ -182,11 +199,29 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 			return cli.Usagef("%s: bad value", name)
 		}
 	}
-	o := train.Options{Task: string(def.Task), Sources: models.Sources{Roberta: *roberta, TaskModel: *taskModel, Fac: *fac, Lin: *lin},
+	fcfg := features.Config{MaxSeqLength: *maxSeqLen, NegativeSample: *negSample}
+	switch *headMapping {
+	case "original":
+	case "first-subtoken":
+		fcfg.HeadMapping = features.HeadMappingFirstSubToken
+	default:
+		return cli.Usagef("--head-mapping must be original or first-subtoken")
+	}
+	if *labelsFile != "" {
+		ls, err := features.ReadLabels(*labelsFile)
+		if err != nil {
+			return err
+		}
+		fcfg.Labels = ls
+	}
+	o := train.Options{Vocab: *vocab, Features: fcfg, Strict: *strict, Task: string(def.Task), Sources: models.Sources{Roberta: *roberta, TaskModel: *taskModel, Fac: *fac, Lin: *lin},
 		Fusion: *fusion, AdapterList: taps, AdapterHeads: *heads, SkipLayers: *skip, ARate: *aRate, BRate: *bRate,
 		Data: *data, Out: *out, Hyper: h, TTotal: *tTotal, Freeze: *freeze, Dropout: *dropout,
 		Shuffle: *shuffle, Seed: *seed, Loop: loop,
-		Session: krt.Options{Device: dev, IntraOpThreads: *threads, Optimization: opt}}
+		Session:    krt.Options{Device: dev, IntraOpThreads: *threads, Optimization: opt},
+		SaveGraphs: *saveGraphs,
+		Init: train.InitSpec{AdapterSize: *adapterSize, AdapterLayers: *adapterLayers,
+			AdapterIntermediate: *adapterInter, Labels: *numLabels}}
 
 	prog := newTrainProgress(env.Stderr, *quiet)
 	var last train.UpdateLog
@@ -225,6 +260,9 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 		fmt.Fprintf(env.Stdout, "  last update: loss %.6g, lr %.3g%s\n", last.Loss, last.LR, joinPrefixed(", grad norm ", gn))
 	}
 	fmt.Fprintf(env.Stdout, "  trained %d tensors, %d frozen, %d without gradient%s\n", len(res.Trained), len(res.Frozen), len(res.NoGradient), joinPrefixed(" (", res.NoGradient, ")"))
+	if len(res.Initialized) > 0 {
+		fmt.Fprintf(env.Stdout, "  initialized %d tensors no file provided (seed %d)\n", len(res.Initialized), *seed)
+	}
 	fmt.Fprintf(env.Stdout, "  peak RSS %.0f MiB\n", float64(sum.PeakRSSBytes)/(1<<20))
 	fmt.Fprintf(env.Stdout, "  checkpoint: %s\n  log: %s\n", res.Checkpoint, res.Log)
 	return nil

@@ -116,6 +116,27 @@ func readNPY(t *testing.T, path string) []float64 {
 	return a.AsFloat64()
 }
 
+// FixtureOptions returns the train Options of a kadapter-tiny training
+// setup (pretrain_fac, tacred, ...) with its data in a temporary folder
+// and out as the output folder: the upstream loop, the fixture's
+// hyper-parameters.
+func FixtureOptions(t *testing.T, setup, out string) train.Options {
+	root := testshared.Path(t, "fixtures", "kadapter-tiny")
+	return fixtureOptions(t, root, setup, readConfig(t, filepath.Join(root, "train", setup)), out)
+}
+
+func readConfig(t *testing.T, dir string) fixtureConfig {
+	var c fixtureConfig
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // fixtureOptions turns a setup's config.json into train Options.
 func fixtureOptions(t *testing.T, root, setup string, c fixtureConfig, out string) train.Options {
 	variant := filepath.Dir(filepath.Join(root, "train"))
@@ -188,14 +209,7 @@ func CheckAll(t *testing.T, run Runner) {
 
 func checkFixture(t *testing.T, root, setup string, run Runner) {
 	dir := filepath.Join(root, "train", setup)
-	var c fixtureConfig
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
+	c := readConfig(t, dir)
 	out := t.TempDir()
 	o := fixtureOptions(t, root, setup, c, out)
 	res, logs := run(t, o)

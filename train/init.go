@@ -1,0 +1,216 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/kadapter/kadapter/export/checkpoint"
+	"github.com/kadapter/kadapter/export/models"
+	"github.com/kadapter/kadapter/tasks"
+)
+
+// InitSpec sizes modules that the given files do not provide.
+type InitSpec struct {
+	// AdapterList gives the number of adapters.
+	AdapterList []int
+	// AdapterSize, AdapterLayers, AdapterIntermediate size each adapter
+	// (AdapterConfig: 768, 2, 3072 upstream).
+	AdapterSize, AdapterLayers, AdapterIntermediate int
+	// Labels is the head's class count where the task does not fix it
+	// (FIGER: the label list's size; find-head: max_seq_length).
+	Labels int
+	// Seed draws the values.
+	Seed uint64
+}
+
+// initSource names the "file" of initialized tensors in errors and
+// summaries.
+const initSource = "(initialized)"
+
+// InitMissing adds to w, for task def, the modules that no file provided,
+// initialized as the original code does (seeded): a pre-training adapter
+// model (down/up projections N(0, 2e-4) with zero biases, the encoder
+// layers and the head with PyTorch's defaults: Linear U(±1/√fan_in) for
+// weight and bias, LayerNorm 1/0), and a fine-tuning task's fusion
+// (task_dense*, CosmosQA's per-adapter task_dense) and head with PyTorch's
+// defaults. It returns the keys it created.
+func InitMissing(def *tasks.Definition, w *models.Weights, h int, s InitSpec) ([]string, error) {
+	rng := rand.New(rand.NewPCG(s.Seed, 0x6b616461707465)) // "kadapte"
+	var made []string
+	put := func(key string, shape []int, data []float32) error {
+		if w.Has(key) {
+			return nil
+		}
+		made = append(made, key)
+		return w.Set(key, initSource, &checkpoint.Tensor{Name: key, Shape: shape, DType: checkpoint.Float32, Data: data})
+	}
+	uniform := func(n int, bound float64) []float32 {
+		d := make([]float32, n)
+		for i := range d {
+			d[i] = float32((2*rng.Float64() - 1) * bound)
+		}
+		return d
+	}
+	// linear is torch.nn.Linear's reset_parameters: kaiming_uniform(a=√5)
+	// gives U(±1/√fan_in) for the weight; the bias is U(±1/√fan_in).
+	linear := func(prefix string, in, out int) error {
+		b := 1 / math.Sqrt(float64(in))
+		if err := put(prefix+".weight", []int{out, in}, uniform(out*in, b)); err != nil {
+			return err
+		}
+		return put(prefix+".bias", []int{out}, uniform(out, b))
+	}
+	layerNorm := func(prefix string, n int) error {
+		ones := make([]float32, n)
+		for i := range ones {
+			ones[i] = 1
+		}
+		if err := put(prefix+".weight", []int{n}, ones); err != nil {
+			return err
+		}
+		return put(prefix+".bias", []int{n}, make([]float32, n))
+	}
+	attention := func(prefix string, n int) error {
+		for _, p := range []string{"self.query", "self.key", "self.value", "output.dense"} {
+			if err := linear(prefix+"."+p, n, n); err != nil {
+				return err
+			}
+		}
+		return layerNorm(prefix+".output.LayerNorm", n)
+	}
+	hasPrefix := func(p string) bool {
+		for _, k := range w.Keys() {
+			if len(k) >= len(p) && k[:len(p)] == p {
+				return true
+			}
+		}
+		return false
+	}
+	if def.Pretraining {
+		chain := def.Adapter + "_adapter.adapter."
+		if !hasPrefix(chain) {
+			if len(s.AdapterList) == 0 || s.AdapterSize <= 0 || s.AdapterLayers <= 0 || s.AdapterIntermediate <= 0 {
+				return nil, fmt.Errorf("no --%s file: give the adapter sizes to initialize one", def.Adapter)
+			}
+			a := s.AdapterSize
+			for k := range s.AdapterList {
+				p := fmt.Sprintf("%s%d", chain, k)
+				std := 2e-4 // adapter_initializer_range
+				down := make([]float32, a*h)
+				for i := range down {
+					down[i] = float32(rng.NormFloat64() * std)
+				}
+				if err := put(p+".down_project.weight", []int{a, h}, down); err != nil {
+					return nil, err
+				}
+				if err := put(p+".down_project.bias", []int{a}, make([]float32, a)); err != nil {
+					return nil, err
+				}
+				for j := 0; j < s.AdapterLayers; j++ {
+					l := fmt.Sprintf("%s.encoder.layer.%d", p, j)
+					if err := attention(l+".attention", a); err != nil {
+						return nil, err
+					}
+					if err := linear(l+".intermediate.dense", a, s.AdapterIntermediate); err != nil {
+						return nil, err
+					}
+					if err := linear(l+".output.dense", s.AdapterIntermediate, a); err != nil {
+						return nil, err
+					}
+					if err := layerNorm(l+".output.LayerNorm", a); err != nil {
+						return nil, err
+					}
+				}
+				up := make([]float32, h*a)
+				for i := range up {
+					up[i] = float32(rng.NormFloat64() * std)
+				}
+				if err := put(p+".up_project.weight", []int{h, a}, up); err != nil {
+					return nil, err
+				}
+				if err := put(p+".up_project.bias", []int{h}, make([]float32, h)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := linear("com_dense", 2*h, h); err != nil {
+			return nil, err
+		}
+		switch def.Task {
+		case models.TaskPretrainFac:
+			if err := linear("dense", 2*h, h); err != nil {
+				return nil, err
+			}
+			if err := linear("out_proj", h, 410); err != nil {
+				return nil, err
+			}
+		case models.TaskPretrainLin:
+			if s.Labels <= 0 {
+				return nil, fmt.Errorf("find-head: the head's size (max_seq_length) is unknown")
+			}
+			if err := attention("self_attention", h); err != nil {
+				return nil, err
+			}
+			if err := linear("dense", h, h); err != nil {
+				return nil, err
+			}
+			if err := linear("out_proj", h, s.Labels); err != nil {
+				return nil, err
+			}
+		}
+		return made, nil
+	}
+	var kinds []string
+	for _, k := range []string{"fac", "lin"} {
+		if hasPrefix(k + "_adapter.adapter.") {
+			kinds = append(kinds, k)
+		}
+	}
+	if len(kinds) == 0 {
+		return nil, fmt.Errorf("task %s needs adapters: give --task-model, or --fac/--lin", def.Task)
+	}
+	for _, k := range kinds {
+		if def.Task == models.TaskCosmosQA {
+			if err := linear(k+"_adapter.task_dense", 2*h, h); err != nil {
+				return nil, err
+			}
+		}
+		if err := linear("task_dense_"+k, 2*h, h); err != nil {
+			return nil, err
+		}
+	}
+	if len(kinds) == 2 {
+		if err := linear("task_dense", 2*h, h); err != nil {
+			return nil, err
+		}
+	}
+	switch def.Task {
+	case models.TaskTACRED:
+		if err := linear("dense", 2*h, h); err != nil {
+			return nil, err
+		}
+		if err := linear("out_proj", h, 42); err != nil {
+			return nil, err
+		}
+	case models.TaskOpenEntity, models.TaskFIGER:
+		n := 9
+		if def.Task == models.TaskFIGER {
+			if s.Labels <= 0 {
+				return nil, fmt.Errorf("figer: the label count is unknown (give --num-labels or labels in the data)")
+			}
+			n = s.Labels
+		}
+		if err := linear("dense", h, h); err != nil {
+			return nil, err
+		}
+		if err := linear("out_proj", h, n); err != nil {
+			return nil, err
+		}
+	case models.TaskCosmosQA:
+		if err := linear("classifier", h, 1); err != nil {
+			return nil, err
+		}
+	}
+	return made, nil
+}
