@@ -1,6 +1,7 @@
 package lindeps
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/internal/testshared"
+	"github.com/kadapter/kadapter/parser/conllu"
 )
 
 type refWord map[string]struct {
@@ -330,5 +332,63 @@ func TestParseUsesParserForms(t *testing.T) {
 	}
 	if s.Words[2].Form != "``" || s.Words[1].Head != 1 || s.Words[0].Head != 0 || s.Words[3].Deprel != "dep" {
 		t.Errorf("words %+v", s.Words)
+	}
+}
+
+// chainParser attaches every word to the one before it (the first to the
+// root).
+type chainParser struct{}
+
+func (chainParser) Parse(words []string) ([]string, []int, []string) {
+	upos, heads, rels := make([]string, len(words)), make([]int, len(words)), make([]string, len(words))
+	for i := range words {
+		upos[i], heads[i], rels[i] = "X", i, "dep"
+	}
+	rels[0] = "root"
+	return upos, heads, rels
+}
+
+// TestParseStream: each format gives parsed CoNLL-U sentences in order;
+// a bad record goes to Bad with its reason and the stream goes on when Bad
+// returns nil, and stops with Bad's error (or at once when Bad is nil).
+func TestParseStream(t *testing.T) {
+	good := "# text = a b\n1\ta\t_\t_\t_\t_\t_\t_\t_\t_\n2\tb\t_\t_\t_\t_\t_\t_\t_\t_\n\n"
+	bad := "1\tx\n\n"
+	for _, tc := range []struct {
+		name, in string
+		format   Format
+		sents    int
+		reasons  []string
+	}{
+		{"conllu", bad + good + bad + good, FormatCoNLLU, 2, []string{"bad_conllu", "bad_conllu"}},
+		{"lines", "a b c\nbad \xff\nd e\n", FormatLines, 2, []string{"bad_utf8"}},
+		{"text", "I came. I saw.\n\nThen I left.", FormatText, 3, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []*conllu.Sentence
+			var reasons []string
+			n, err := ParseStream(context.Background(), strings.NewReader(tc.in), "in", chainParser{},
+				ParseOptions{Format: tc.format, Bad: func(r string, err error) error {
+					if !strings.Contains(err.Error(), "in: ") {
+						t.Errorf("bad record error %q does not name the input", err)
+					}
+					reasons = append(reasons, r)
+					return nil
+				}}, func(s *conllu.Sentence) error { got = append(got, s); return nil })
+			if err != nil || n != tc.sents || len(got) != n || !reflect.DeepEqual(reasons, tc.reasons) {
+				t.Fatalf("%d sentences (%d emitted), bad %v, err %v; want %d, %v", n, len(got), reasons, err, tc.sents, tc.reasons)
+			}
+			for _, s := range got {
+				if err := s.Validate(); err != nil || s.Words[0].Head != 0 || (tc.format != FormatCoNLLU && s.SentID() == "") {
+					t.Errorf("sentence %+v: %v", s, err)
+				}
+			}
+			if tc.reasons != nil {
+				if _, err := ParseStream(context.Background(), strings.NewReader(tc.in), "in", chainParser{}, ParseOptions{Format: tc.format},
+					func(*conllu.Sentence) error { return nil }); err == nil {
+					t.Error("Bad == nil: the bad record did not stop the stream")
+				}
+			}
+		})
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/parser"
 	"github.com/kadapter/kadapter/parser/conllu"
-	"github.com/kadapter/kadapter/parser/segment"
 	"github.com/kadapter/kadapter/pipeline"
 )
 
@@ -317,103 +315,11 @@ func depsParse(ctx context.Context, env cli.Env, args []string) error {
 		return cli.Usagef("no input: give --in or pipe text to stdin")
 	}
 	w := conllu.NewWriter(env.Stdout)
-	n := 0
 	var bad badRecords
-	parseOne := func(cs *conllu.Sentence) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if len(cs.Words) == 0 {
-			return nil
-		}
-		upos, heads, rels := m.Parse(cs.Forms())
-		if len(heads) != len(cs.Words) || len(upos) != len(cs.Words) || len(rels) != len(cs.Words) {
-			return fmt.Errorf("the parser returned %d heads for %d words", len(heads), len(cs.Words))
-		}
-		for i := range cs.Words {
-			cs.Words[i].UPOS, cs.Words[i].Head, cs.Words[i].Deprel = upos[i], heads[i], rels[i]
-		}
-		n++
-		return w.Write(cs)
-	}
-	switch format {
-	case lindeps.FormatCoNLLU:
-		cr := conllu.NewReader(r)
-		for {
-			cs, err := cr.Read()
-			if err == io.EOF {
-				break
-			}
-			var pe *conllu.ParseError
-			if errors.As(err, &pe) {
-				if err := bad.add(env, *strict, "bad_conllu", fmt.Errorf("%s: %w", name, err)); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if err := parseOne(cs); err != nil {
-				return err
-			}
-		}
-	case lindeps.FormatLines:
-		rd := lindeps.NewReader(r, name, format, nil)
-		for {
-			s, err := rd.Next()
-			if err == io.EOF {
-				break
-			}
-			var ie *lindeps.InputError
-			if errors.As(err, &ie) {
-				if err := bad.add(env, *strict, ie.Reason, ie); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := parseOne(conlluFromLindeps(s, n+1)); err != nil {
-				return err
-			}
-		}
-	default:
-		// Stream paragraph by paragraph (a blank line always ends a sentence).
-		seg := segment.New(segment.Options{LineIsSentence: *lineSent})
-		br := bufio.NewReaderSize(r, 1<<16)
-		var para strings.Builder
-		flush := func() error {
-			text := strings.ToValidUTF8(para.String(), "\uFFFD")
-			para.Reset()
-			for _, ss := range seg.Segment(text) {
-				if err := parseOne(conlluFromSegment(text, ss, n+1)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		for {
-			line, err := br.ReadString('\n')
-			if line != "" {
-				if strings.TrimSpace(line) == "" || para.Len() >= lindeps.MaxParagraph {
-					if ferr := flush(); ferr != nil {
-						return ferr
-					}
-				}
-				para.WriteString(line)
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-		}
-		if err := flush(); err != nil {
-			return err
-		}
+	n, err := lindeps.ParseStream(ctx, r, name, m, lindeps.ParseOptions{Format: format, LineIsSentence: *lineSent,
+		Bad: func(reason string, err error) error { return bad.add(env, *strict, reason, err) }}, w.Write)
+	if err != nil {
+		return err
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -451,46 +357,4 @@ func (b *badRecords) add(env cli.Env, strict bool, reason string, err error) err
 		fmt.Fprintf(env.Stderr, "kprep deps parse: skipping a bad record: %v\n", err)
 	}
 	return nil
-}
-
-// conlluFromSegment builds an unparsed CoNLL-U sentence from a segmented
-// sentence: multiword tokens as ranges, SpaceAfter=No where no space
-// followed, "# text" with whitespace runs as single spaces.
-func conlluFromSegment(text string, ss segment.Sentence, n int) *conllu.Sentence {
-	cs := &conllu.Sentence{}
-	var tb strings.Builder
-	for ti, t := range ss.Tokens {
-		tb.WriteString(t.Text)
-		spaceAfter := ti+1 < len(ss.Tokens) && t.End < ss.Tokens[ti+1].Start
-		if spaceAfter {
-			tb.WriteByte(' ')
-		}
-		misc := "_"
-		if !spaceAfter && ti+1 < len(ss.Tokens) {
-			misc = "SpaceAfter=No"
-		}
-		if len(t.Words) > 1 {
-			first := len(cs.Words) + 1
-			cs.Tokens = append(cs.Tokens, conllu.MultiwordToken{First: first, Last: first + len(t.Words) - 1, Form: t.Text, Misc: misc})
-			misc = "_"
-		}
-		for _, wd := range t.Words {
-			cs.Words = append(cs.Words, conllu.Word{ID: len(cs.Words) + 1, Form: wd.Text, Lemma: "_", UPOS: "_", XPOS: "_",
-				Feats: "_", Head: conllu.NoHead, Deprel: "_", Deps: "_", Misc: misc})
-		}
-	}
-	cs.SetMeta("sent_id", fmt.Sprint(n))
-	cs.SetMeta("text", tb.String())
-	return cs
-}
-
-func conlluFromLindeps(s *lindeps.Sentence, n int) *conllu.Sentence {
-	cs := &conllu.Sentence{}
-	for _, w := range s.Words {
-		cs.Words = append(cs.Words, conllu.Word{ID: len(cs.Words) + 1, Form: w.Form, Lemma: "_", UPOS: "_", XPOS: "_",
-			Feats: "_", Head: conllu.NoHead, Deprel: "_", Deps: "_", Misc: "_"})
-	}
-	cs.SetMeta("sent_id", fmt.Sprint(n))
-	cs.SetMeta("text", s.Text)
-	return cs
 }
