@@ -422,3 +422,46 @@ func TestReadmeNextSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestReliabilityDocTests checks that every test docs/reliability.md
+// names as covering a bad input exists (a renamed or removed test would
+// leave the table claiming coverage that is gone).
+func TestReliabilityDocTests(t *testing.T) {
+	root := testshared.RepoRoot()
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "reliability.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defined := map[string]bool{}
+	funcRe := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz)\w+)\(`)
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && p != root || d.Name() == "testdata" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(p, "_test.go") {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			for _, m := range funcRe.FindAllSubmatch(b, -1) {
+				defined[string(m[1])] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile("`((?:Test|Fuzz)\\w+)").FindAllStringSubmatch(string(doc), -1)
+	if len(named) < 50 {
+		t.Fatalf("docs/reliability.md names %d tests; the table is missing", len(named))
+	}
+	for _, m := range named {
+		if !defined[m[1]] {
+			t.Errorf("docs/reliability.md names %s, which no test file defines", m[1])
+		}
+	}
+}
