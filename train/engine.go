@@ -325,6 +325,28 @@ func (e *Engine) Update(lr float64) (map[string]float64, error) {
 	return norms, nil
 }
 
+// Restore sets the trained parameters and Adam's moments (by key: every
+// parameter must be present, with its size), the number of updates done
+// and of micro-batches run, as a resumed run continues from a checkpoint.
+func (e *Engine) Restore(values, m, v map[string][]float32, updates, micro int) error {
+	for i, p := range e.params {
+		n := p.NumElements()
+		for _, src := range []struct {
+			name string
+			m    map[string][]float32
+			dst  []float32
+		}{{"parameter", values, e.p[e.cur][i].GetData()}, {"exp_avg", m, e.m[e.cur][i].GetData()}, {"exp_avg_sq", v, e.v[e.cur][i].GetData()}} {
+			d, ok := src.m[p.Key]
+			if !ok || len(d) != n {
+				return fmt.Errorf("%s of %s: missing or of the wrong size (%d values, want %d)", src.name, p.Key, len(d), n)
+			}
+			copy(src.dst, d)
+		}
+	}
+	e.updates, e.micro = updates, micro
+	return nil
+}
+
 // Params returns the trained parameters (their current values, shared
 // with the engine: copy before the next update).
 func (e *Engine) Params() []*Param { return e.params }

@@ -57,6 +57,22 @@ type Plan struct {
 	// Shuffle and Seed order the examples of each epoch.
 	Shuffle bool
 	Seed    uint64
+	// Start is where a resumed run continues (zero: the beginning).
+	Start Position
+}
+
+// Position is where a run stands at an update boundary: enough to resume
+// it exactly (the example order of an epoch is a function of the seed
+// and the epoch; dropout masks of the micro-batch count).
+type Position struct {
+	// Epoch is the current epoch (0-based); Offset the examples of its
+	// order already consumed.
+	Epoch  int `json:"epoch"`
+	Offset int `json:"offset"`
+	// Updates, MicroBatches and Examples done so far.
+	Updates      int `json:"global_step"`
+	MicroBatches int `json:"micro_batches"`
+	Examples     int `json:"examples"`
 }
 
 // UpdateLog is one update as log.jsonl records it.
@@ -80,6 +96,11 @@ type UpdateLog struct {
 	ExamplesPerSec float64 `json:"examples_per_s"`
 	// Seconds since the loop started.
 	Seconds float64 `json:"elapsed_s"`
+	// Dev holds the dev-set metrics when this update was followed by an
+	// evaluation.
+	Dev map[string]float64 `json:"dev,omitempty"`
+	// Position is the run's position after this update.
+	Position Position `json:"-"`
 }
 
 // Hooks observe a run. OnUpdate runs after every update; a non-nil error
@@ -130,17 +151,25 @@ func Run(ctx context.Context, e *Engine, d Data, p Plan, h Hooks) (Summary, erro
 	if p.Accumulation > 1 {
 		scale = 1 / float64(p.Accumulation)
 	}
-	var s Summary
+	s := Summary{Updates: p.Start.Updates, MicroBatchs: p.Start.MicroBatches, Examples: p.Start.Examples}
+	if maxUpdates > 0 && s.Updates >= maxUpdates {
+		s.StoppedBy = "max_steps"
+		return s, nil
+	}
 	start := time.Now()
 	last := start
 	micro := 0 // micro-batches since the last update
 	var losses []float64
 	var norms []map[string]float64
-	examplesAtLast := 0
-	for epoch := 0; p.Epochs <= 0 || epoch < p.Epochs; epoch++ {
+	examplesAtLast := s.Examples
+	for epoch := p.Start.Epoch; p.Epochs <= 0 || epoch < p.Epochs; epoch++ {
 		s.Epochs = epoch + 1
 		order := Order(d.Len(), epoch, p.Shuffle, p.Seed)
-		for at := 0; at < len(order); at += p.BatchSize {
+		first := 0
+		if epoch == p.Start.Epoch {
+			first = p.Start.Offset
+		}
+		for at := first; at < len(order); at += p.BatchSize {
 			if err := ctx.Err(); err != nil {
 				s.StoppedBy = "context"
 				s.Seconds = time.Since(start).Seconds()
@@ -180,7 +209,11 @@ func Run(ctx context.Context, e *Engine, d Data, p Plan, h Hooks) (Summary, erro
 			}
 			s.Updates++
 			now := time.Now()
-			u := UpdateLog{Step: s.Updates, LR: lr, Epoch: epoch, Examples: s.Examples, Seconds: now.Sub(start).Seconds()}
+			u := UpdateLog{Step: s.Updates, LR: lr, Epoch: epoch, Examples: s.Examples, Seconds: now.Sub(start).Seconds(),
+				Position: Position{Epoch: epoch, Offset: at + len(idx), Updates: s.Updates, MicroBatches: s.MicroBatchs, Examples: s.Examples}}
+			if u.Position.Offset >= len(order) {
+				u.Position.Epoch, u.Position.Offset = epoch+1, 0
+			}
 			var sum float64
 			for _, l := range losses {
 				sum += l

@@ -8,7 +8,6 @@
 package train
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,13 +16,10 @@ import (
 	"sort"
 
 	"github.com/kadapter/kadapter/builders/features"
-	"github.com/kadapter/kadapter/export/checkpoint"
-	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/internal/npy"
 	"github.com/kadapter/kadapter/runtime"
 	"github.com/kadapter/kadapter/tasks"
-	"github.com/kadapter/kadapter/train/ckpt"
 )
 
 // Options are everything krun train takes.
@@ -39,9 +35,21 @@ type Options struct {
 	AdapterHeads int
 	SkipLayers   int
 	ARate, BRate float64
-	// Data is the folder of training arrays; Out receives checkpoints and
-	// log.jsonl.
+	// Data is the training data (OpenData); Out receives checkpoints,
+	// log.jsonl, curves.svg and the data cache.
 	Data, Out string
+	// Dev is the dev data scored every EvalSteps updates and at the end
+	// ("" = none); Metric picks the score that selects the best
+	// checkpoint (default: the task's headline metric; "loss" minimises).
+	Dev       string
+	EvalSteps int
+	Metric    string
+	// SaveSteps writes a checkpoint every so many updates (0: only at the
+	// end); SaveTotalLimit keeps the newest K (0: all) besides the best.
+	SaveSteps, SaveTotalLimit int
+	// Resume continues from a checkpoint folder ("last": the newest
+	// checkpoint-N in Out).
+	Resume string
 	// Hyper are the hyper-parameters (the caller starts from the task's
 	// Defaults and applies the flags).
 	Hyper tasks.Hyper
@@ -53,7 +61,8 @@ type Options struct {
 	// Dropout overrides every dropout probability when ≥ 0; < 0 keeps the
 	// configuration's (RoBERTa config.json; 0.1 in adapters and heads).
 	Dropout float64
-	// Shuffle and Seed order the examples; Seed also drives dropout.
+	// Shuffle and Seed order the examples; Seed also drives dropout and
+	// the initialization of new modules.
 	Shuffle bool
 	Seed    uint64
 	// Loop is standard or upstream.
@@ -76,263 +85,72 @@ type Options struct {
 // Result is what Train did.
 type Result struct {
 	Summary
-	// Checkpoint is the folder written at the end.
-	Checkpoint string `json:"checkpoint"`
+	// Checkpoint is the last folder written; Best the best one by Metric
+	// (when a dev set was scored) and BestMetric its score.
+	Checkpoint string  `json:"checkpoint"`
+	Best       string  `json:"best_checkpoint,omitempty"`
+	BestMetric float64 `json:"best_metric,omitempty"`
+	Metric     string  `json:"metric,omitempty"`
+	// Dev is the last dev evaluation.
+	Dev map[string]float64 `json:"dev,omitempty"`
 	// Trained, Frozen and NoGradient list canonical keys: what was
 	// updated, what stayed constant, and what is trainable but unused by
 	// the loss (RoBERTa's pooler: never updated, as in the original).
 	Trained    []string `json:"trained"`
 	Frozen     []string `json:"frozen"`
 	NoGradient []string `json:"no_gradient"`
-	// Data is what reading the training data did.
-	Data SourceReport `json:"data"`
+	// Data and DevData are what reading the data did.
+	Data    SourceReport  `json:"data"`
+	DevData *SourceReport `json:"dev_data,omitempty"`
 	// Initialized lists the keys InitMissing created (no file had them).
 	Initialized []string `json:"initialized,omitempty"`
-	// Log is log.jsonl's path.
-	Log string `json:"log"`
+	// ResumedFrom is the checkpoint a resumed run started from.
+	ResumedFrom string `json:"resumed_from,omitempty"`
+	// Log and Curves are log.jsonl's and curves.svg's paths.
+	Log    string `json:"log"`
+	Curves string `json:"curves"`
 	// TTotal is the schedule horizon used.
 	TTotal int `json:"t_total"`
 }
 
 // Observer follows a run: Start once the plan is known (the number of
 // updates it will make, 0 if unknown; the examples per epoch), Update
-// after every update (a non-nil error stops the run).
+// after every update (a non-nil error stops the run), Saved after each
+// checkpoint.
 type Observer struct {
 	Start  func(updates, examples int)
 	Update func(UpdateLog) error
+	Saved  func(dir string)
 }
+
+// InterruptedError is returned when the context is cancelled: the run
+// saved the last completed update (Checkpoint, "" if none was complete).
+type InterruptedError struct {
+	Checkpoint string
+	Updates    int
+	Err        error
+}
+
+// Error implements error.
+func (e *InterruptedError) Error() string {
+	if e.Checkpoint == "" {
+		return fmt.Sprintf("interrupted before the first update: nothing saved (%v)", e.Err)
+	}
+	return fmt.Sprintf("interrupted: saved %s after %d updates; --resume continues from it", e.Checkpoint, e.Updates)
+}
+
+// Unwrap returns the context's error.
+func (e *InterruptedError) Unwrap() error { return e.Err }
 
 // Train runs one training job.
 func Train(ctx context.Context, o Options, obs Observer) (*Result, error) {
-	def, err := tasks.Get(o.Task)
+	j, err := newJob(o)
 	if err != nil {
 		return nil, err
 	}
-	h := o.Hyper
-	if h.BatchSize <= 0 || h.Accumulation <= 0 {
-		return nil, fmt.Errorf("--batch-size and --gradient-accumulation-steps must be positive")
-	}
-	load := def.Task
-	if def.Pretraining && o.Sources.Fac == "" && o.Sources.Lin == "" {
-		load = models.TaskFeatures // RoBERTa only; the adapter model is initialized
-	}
-	w, cfg, err := models.LoadWeights(load, o.Sources)
-	if err != nil {
-		return nil, err
-	}
-	is := o.Init
-	if is.Seed == 0 {
-		is.Seed = o.Seed
-	}
-	if len(is.AdapterList) == 0 {
-		is.AdapterList = o.AdapterList
-	}
-	if is.Labels == 0 {
-		is.Labels = labelCount(def, o.Data)
-	}
-	initialized, err := InitMissing(def, w, cfg.HiddenSize, is)
-	if err != nil {
-		return nil, err
-	}
-	// Keep every tensor for the checkpoint: building hands transposed
-	// copies of frozen Linear weights to the graph and drops the originals.
-	all := map[string]*checkpoint.Tensor{}
-	for _, k := range w.Keys() {
-		all[k] = w.Get(k)
-	}
-	frozen, err := frozenModules(def, o.Freeze)
-	if err != nil {
-		return nil, err
-	}
-	roberta, err := readJSON(configPath(o.Sources.Roberta))
-	if err != nil {
-		return nil, err
-	}
-	dropout := func(module, kind string) float64 {
-		if def.Pretraining && module == "roberta" {
-			return 0 // RoBERTa runs in eval() during pre-training
-		}
-		if o.Dropout >= 0 {
-			return o.Dropout
-		}
-		switch module {
-		case "roberta":
-			if kind == "attention" {
-				return number(roberta["attention_probs_dropout_prob"], 0.1)
-			}
-			return number(roberta["hidden_dropout_prob"], 0.1)
-		case "head":
-			return number(roberta["hidden_dropout_prob"], 0.1)
-		}
-		return 0.1 // AdapterConfig's hard-coded probabilities
-	}
-	spec := models.Spec{Task: def.Task, Roberta: cfg, Fusion: o.Fusion, ARate: o.ARate, BRate: o.BRate,
-		Adapter: models.AdapterConfig{List: o.AdapterList, SkipLayers: o.SkipLayers, Heads: o.AdapterHeads}}
-	tg, err := models.BuildTrain(spec, w, models.TrainSpec{
-		Trainable: func(key string) bool { return !frozen[models.ModuleOf(key)] },
-		Dropout:   dropout,
-	})
-	if err != nil {
-		return nil, err
-	}
-	groups, groupOf := clipGroups(def, o.Loop)
-	e, err := NewEngine(tg, EngineConfig{
-		SaveGraphs: o.SaveGraphs, Session: o.Session, ClipInStep: o.Loop == LoopUpstream, GroupOrder: groups, GroupOf: groupOf,
-		MaxGradNorm: h.MaxGradNorm, Beta1: h.AdamBeta1, Beta2: h.AdamBeta2, Eps: h.AdamEpsilon,
-		WeightDecay: h.WeightDecay, Seed: o.Seed,
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer e.Close()
-	lf := tg.Labels.DType == graph.Float32
-	classes := 0
-	if tg.Labels.DType == graph.Int64 {
-		classes = int(tg.Logits.Shape[tg.Logits.Rank()-1].Coef)
-	}
-	so := SourceOptions{Task: def.Task, Vocab: o.Vocab, Features: o.Features, CacheDir: filepath.Join(o.Out, "data"),
-		Strict: o.Strict, VocabSize: cfg.VocabSize, Classes: classes}
-	data, srep, err := OpenData(o.Data, e.dataIn, lf, so)
-	if err != nil {
-		return nil, err
-	}
-	plan := Plan{Loop: o.Loop, BatchSize: h.BatchSize, Accumulation: h.Accumulation, Epochs: h.Epochs,
-		MaxSteps: h.MaxSteps, LearningRate: h.LearningRate, Shuffle: o.Shuffle, Seed: o.Seed}
-	if o.Loop == LoopUpstream {
-		plan.AccumulationOffset = def.Upstream.AccumulationOffset
-		plan.OptimizerFirst = def.Upstream.OptimizerFirst
-	}
-	tTotal := o.TTotal
-	if tTotal <= 0 {
-		if h.MaxSteps > 0 {
-			tTotal = h.MaxSteps
-		} else {
-			batches := (data.Len() + h.BatchSize - 1) / h.BatchSize
-			tTotal = batches / h.Accumulation * max(h.Epochs, 1)
-		}
-	}
-	plan.Schedule = Schedule{Warmup: h.WarmupSteps, Total: tTotal}
-
-	if obs.Start != nil {
-		batches := (data.Len() + h.BatchSize - 1) / h.BatchSize
-		total := 0
-		if h.Epochs > 0 {
-			total = (batches*h.Epochs + plan.AccumulationOffset) / h.Accumulation
-		}
-		if h.MaxSteps > 0 {
-			m := h.MaxSteps
-			if o.Loop == LoopUpstream {
-				m++
-			}
-			if total == 0 || m < total {
-				total = m
-			}
-		}
-		obs.Start(total, data.Len())
-	}
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return nil, err
-	}
-	logPath := filepath.Join(o.Out, "log.jsonl")
-	lf2, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer lf2.Close()
-	bw := bufio.NewWriter(lf2)
-	sum, runErr := Run(ctx, e, data, plan, Hooks{OnUpdate: func(u UpdateLog) error {
-		b, err := json.Marshal(u)
-		if err != nil {
-			return err
-		}
-		bw.Write(append(b, '\n'))
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-		if obs.Update != nil {
-			return obs.Update(u)
-		}
-		return nil
-	}})
-	if runErr != nil {
-		return nil, runErr
-	}
-	if err := lf2.Sync(); err != nil {
-		return nil, err
-	}
-	res := &Result{Summary: sum, Log: logPath, TTotal: tTotal, Initialized: initialized, Data: srep}
-	trained := map[string][]float32{}
-	for i, p := range e.Params() {
-		trained[p.Key] = e.Value(i)
-		res.Trained = append(res.Trained, p.Key)
-	}
-	// A trainable parameter the loss never reaches (RoBERTa's pooler: not
-	// in the training graph at all, or an input without a gradient) keeps
-	// its value, as torch skips parameters whose grad is None.
-	for _, k := range sortedKeys(all) {
-		if _, ok := trained[k]; ok {
-			continue
-		}
-		if frozen[models.ModuleOf(k)] {
-			res.Frozen = append(res.Frozen, k)
-		} else {
-			res.NoGradient = append(res.NoGradient, k)
-		}
-	}
-	dir := filepath.Join(o.Out, fmt.Sprintf("checkpoint-%d", sum.Updates))
-	folder := ckpt.Folder{Torch: map[string][]*checkpoint.Tensor{}, JSON: map[string]any{}}
-	for _, f := range def.Files {
-		mods := map[string]bool{}
-		for _, m := range f.Modules {
-			mods[m] = true
-		}
-		var ts []*checkpoint.Tensor
-		for _, k := range sortedKeys(all) {
-			if !mods[models.ModuleOf(k)] {
-				continue
-			}
-			src := all[k]
-			t := &checkpoint.Tensor{Name: f.Rename(k), Shape: src.Shape, DType: checkpoint.Float32, Data: src.Data}
-			if v, ok := trained[k]; ok {
-				t.Data = append([]float32(nil), v...)
-			}
-			ts = append(ts, t)
-		}
-		folder.Torch[f.Name] = ts
-	}
-	if !def.NoConfig {
-		c := map[string]any{}
-		for k, v := range roberta {
-			c[k] = v
-		}
-		c["output_hidden_states"] = true
-		if def.Task == models.TaskPretrainLin {
-			c["output_attentions"] = true
-		}
-		if !def.Pretraining {
-			c["hidden_dropout_prob"] = dropout("roberta", "hidden")
-			c["attention_probs_dropout_prob"] = dropout("roberta", "attention")
-		} else if o.Dropout >= 0 {
-			c["hidden_dropout_prob"], c["attention_probs_dropout_prob"] = o.Dropout, o.Dropout
-		}
-		for k, v := range def.ConfigExtra {
-			c[k] = v
-		}
-		if !def.Pretraining {
-			c["freeze_adapter"] = map[bool]string{true: "True", false: "False"}[frozen["adapters"]]
-		}
-		if def.Task == models.TaskFIGER {
-			c["num_labels"] = tg.Logits.Shape[1].Coef
-		}
-		folder.JSON["config.json"] = c
-	}
-	if err := ckpt.Write(dir, folder); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	res.Checkpoint = dir
-	return res, nil
+	defer j.close()
+	return j.run(ctx, obs)
 }
-
 // frozenModules returns the modules that stay constant.
 func frozenModules(def *tasks.Definition, freeze string) (map[string]bool, error) {
 	if freeze == "" {

@@ -94,7 +94,14 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 	negSample := fs.Int("negative-sample", 0, "tacred/trex-rc original data: keep the first N-1 no_relation records (0 = off)")
 	headMapping := fs.String("head-mapping", "original", "find-head original data: original or first-subtoken label mapping")
 	strict := fs.Bool("strict", false, "stop at the first rejected record instead of skipping and counting it")
-	out := fs.String("out", "", "output folder: log.jsonl and checkpoint-N/ (required)")
+	out := fs.String("out", "", "output folder: log.jsonl, curves.svg, checkpoint-N/ (required)")
+	dev := fs.String("dev", "", "dev data (same forms as --data), scored every --eval-steps updates and at the end")
+	evalSteps := fs.Int("eval-steps", 0, "score --dev every N updates (0: only at the end)")
+	metric := fs.String("metric", "", "dev score that picks the best checkpoint (default: the task's headline: micro_f1 or accuracy; loss minimises)")
+	saveSteps := fs.Int("save-steps", 0, "write a checkpoint every N updates (0: only at the end, and at a new best)")
+	saveLimit := fs.Int("save-total-limit", 0, "keep only the newest K checkpoints besides the best (0: all)")
+	var resume resumeFlag
+	fs.Var(&resume, "resume", "continue from the newest checkpoint in --out (--resume), or from a checkpoint folder (--resume=DIR)")
 	epochs := fs.Int("epochs", 0, "passes over the data (default: the script's)")
 	maxSteps := fs.Int("max-steps", 0, "stop after this many updates (upstream loop: one more, as the scripts do)")
 	tTotal := fs.Int("t-total", 0, "schedule horizon in updates (default: as the original computes it)")
@@ -123,7 +130,9 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() == 1 && resume == "last" {
+		resume = resumeFlag(fs.Arg(0)) // --resume DIR
+	} else if fs.NArg() > 0 {
 		return cli.Usagef("unexpected arguments: %v", fs.Args())
 	}
 	if *taskName == "" || *roberta == "" || *data == "" || *out == "" {
@@ -154,7 +163,7 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 	if err != nil {
 		return cli.Usagef("--graph-opt: %v", err)
 	}
-	dev, err := krt.ParseDevice(*device)
+	deviceOpt, err := krt.ParseDevice(*device)
 	if err != nil {
 		return cli.Usagef("--device: %v", err)
 	}
@@ -214,11 +223,19 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 		}
 		fcfg.Labels = ls
 	}
-	o := train.Options{Vocab: *vocab, Features: fcfg, Strict: *strict, Task: string(def.Task), Sources: models.Sources{Roberta: *roberta, TaskModel: *taskModel, Fac: *fac, Lin: *lin},
+	if *evalSteps < 0 || *saveSteps < 0 || *saveLimit < 0 {
+		return cli.Usagef("--eval-steps, --save-steps and --save-total-limit must be >= 0")
+	}
+	if *evalSteps > 0 && *dev == "" {
+		return cli.Usagef("--eval-steps needs --dev")
+	}
+	o := train.Options{Dev: *dev, EvalSteps: *evalSteps, Metric: *metric, SaveSteps: *saveSteps,
+		SaveTotalLimit: *saveLimit, Resume: string(resume),
+		Vocab: *vocab, Features: fcfg, Strict: *strict, Task: string(def.Task), Sources: models.Sources{Roberta: *roberta, TaskModel: *taskModel, Fac: *fac, Lin: *lin},
 		Fusion: *fusion, AdapterList: taps, AdapterHeads: *heads, SkipLayers: *skip, ARate: *aRate, BRate: *bRate,
 		Data: *data, Out: *out, Hyper: h, TTotal: *tTotal, Freeze: *freeze, Dropout: *dropout,
 		Shuffle: *shuffle, Seed: *seed, Loop: loop,
-		Session:    krt.Options{Device: dev, IntraOpThreads: *threads, Optimization: opt},
+		Session:    krt.Options{Device: deviceOpt, IntraOpThreads: *threads, Optimization: opt},
 		SaveGraphs: *saveGraphs,
 		Init: train.InitSpec{AdapterSize: *adapterSize, AdapterLayers: *adapterLayers,
 			AdapterIntermediate: *adapterInter, Labels: *numLabels}}
@@ -232,16 +249,21 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 			prog.update(u)
 			return nil
 		},
+		Saved: prog.saved,
 	})
 	prog.finish()
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted after %d updates; nothing was saved", last.Step)
+		var ie *train.InterruptedError
+		if errors.As(err, &ie) {
+			if ie.Checkpoint == "" {
+				return cli.Interrupted(ie.Err, "no update was complete, nothing saved; run again to start over")
+			}
+			return cli.Interrupted(ie.Err, fmt.Sprintf("saved %s after %d updates; run the same command with --resume to continue", ie.Checkpoint, ie.Updates))
 		}
 		return err
 	}
 	sum := trainSummary{Task: string(def.Task), Loop: string(loop), Hyper: h, Result: res, PeakRSSBytes: peakRSS(),
-		Settings: map[string]string{"freeze": *freeze, "device": dev.String(), "graph_opt": string(opt), "data": *data}}
+		Settings: map[string]string{"freeze": *freeze, "device": deviceOpt.String(), "graph_opt": string(opt), "data": *data}}
 	if res.Updates > 0 {
 		sum.SecondsPer = res.Seconds / float64(res.Updates)
 		sum.Last = &last
@@ -264,9 +286,46 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 		fmt.Fprintf(env.Stdout, "  initialized %d tensors no file provided (seed %d)\n", len(res.Initialized), *seed)
 	}
 	fmt.Fprintf(env.Stdout, "  peak RSS %.0f MiB\n", float64(sum.PeakRSSBytes)/(1<<20))
-	fmt.Fprintf(env.Stdout, "  checkpoint: %s\n  log: %s\n", res.Checkpoint, res.Log)
+	if res.Dev != nil {
+		var ds []string
+		for _, k := range sortedNames(res.Dev) {
+			ds = append(ds, fmt.Sprintf("%s %.4f", k, res.Dev[k]))
+		}
+		fmt.Fprintf(env.Stdout, "  dev (%d examples): %s\n", res.DevData.Examples, strings.Join(ds, ", "))
+		if res.Best != "" {
+			fmt.Fprintf(env.Stdout, "  best %s %.4f: %s\n", res.Metric, res.BestMetric, res.Best)
+		}
+	}
+	if d := res.Data; d.Cache != "" {
+		fmt.Fprintf(env.Stdout, "  data: %d records, %d examples, dropped %v (cache %s)\n", d.Records, d.Examples, d.Dropped, d.Cache)
+	}
+	if res.ResumedFrom != "" {
+		fmt.Fprintf(env.Stdout, "  resumed from %s\n", res.ResumedFrom)
+	}
+	fmt.Fprintf(env.Stdout, "  checkpoint: %s\n  log: %s\n  curves: %s\n", res.Checkpoint, res.Log, res.Curves)
 	return nil
 }
+
+// resumeFlag is --resume: alone it means the newest checkpoint ("last"),
+// --resume=DIR names one.
+type resumeFlag string
+
+func (r *resumeFlag) String() string { return string(*r) }
+
+func (r *resumeFlag) Set(v string) error {
+	switch v {
+	case "true":
+		*r = "last"
+	case "false":
+		*r = ""
+	default:
+		*r = resumeFlag(v)
+	}
+	return nil
+}
+
+// IsBoolFlag lets --resume stand alone.
+func (r *resumeFlag) IsBoolFlag() bool { return true }
 
 func sortedNames(m map[string]float64) []string {
 	var out []string
@@ -346,6 +405,16 @@ func (p *trainProgress) update(u train.UpdateLog) {
 		}
 		fmt.Fprintf(p.w, "train: update %d%s, loss %.6g, lr %.3g, %.1f examples/s, %.0f s\n", u.Step, of, u.Loss, u.LR, u.ExamplesPerSec, u.Seconds)
 	}
+}
+
+func (p *trainProgress) saved(dir string) {
+	if p.w == nil {
+		return
+	}
+	if p.bar != nil {
+		p.bar.Clear()
+	}
+	fmt.Fprintf(p.w, "train: saved %s\n", dir)
 }
 
 func (p *trainProgress) finish() {
