@@ -19,12 +19,12 @@ import (
 // buffers, so an evaluation copies no weights. Scores come from the same
 // metric functions krun eval uses (runtime/metrics).
 type evaluator struct {
-	task   models.Task
-	sess   *ort.DynamicAdvancedSession
-	dataIn []string
-	data   Data
-	batch  int
-	keys   []string // the engine's parameters, in its order
+	task        models.Task
+	sess        *ort.DynamicAdvancedSession
+	dataIn      []string
+	data        Data
+	batch       int
+	keys        []string // the engine's parameters, in its order
 	logitsShape []graph.Dim
 }
 

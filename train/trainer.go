@@ -151,6 +151,7 @@ func Train(ctx context.Context, o Options, obs Observer) (*Result, error) {
 	defer j.close()
 	return j.run(ctx, obs)
 }
+
 // frozenModules returns the modules that stay constant.
 func frozenModules(def *tasks.Definition, freeze string) (map[string]bool, error) {
 	if freeze == "" {
