@@ -1,6 +1,13 @@
 package tasks
 
-import "github.com/kadapter/kadapter/export/models"
+import (
+	"fmt"
+	"io"
+
+	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/export/models"
+	"github.com/kadapter/kadapter/runtime/metrics"
+)
 
 // examples/run_finetune_cosmosqa_adapter.py (spec §6.4, §6.6): no
 // clipping, the first update after accumulation-1 micro-batches, eps 1e-6.
@@ -17,5 +24,67 @@ func init() {
 			{Name: "pytorch_bertmodel.bin", Modules: []string{"roberta"}, Rename: robertaKey},
 		},
 		NoConfig: true,
+		Eval: Eval{
+			Order:       4,
+			About:       "accuracy over the four choices",
+			MultiChoice: true,
+			PadOption:   true,
+			Columns:     []string{features.ColLabel},
+			// An absent label is "no label": such examples are predicted
+			// and counted as unlabeled, not scored.
+			LabelField: "label",
+			Score:      scoreCosmosQA,
+			Predict: func(p *Prediction, ex *features.Example, o Output, _ []string, withGold bool) {
+				p.Pred, p.Logits = metrics.Argmax(o.Logits), o.Logits
+				if withGold && ex.Label >= 0 {
+					p.Gold = ex.Label
+				}
+			},
+		},
 	})
+}
+
+// CosmosQAMetrics are CosmosQA's metrics.
+type CosmosQAMetrics struct {
+	Accuracy  float64 `json:"accuracy"`
+	Correct   int     `json:"correct"`
+	Labeled   int     `json:"labeled"`
+	Unlabeled int     `json:"unlabeled"`
+	Loss      float64 `json:"loss"`
+}
+
+// Values: accuracy, correct, labeled, unlabeled, loss.
+func (m CosmosQAMetrics) Values() map[string]float64 {
+	return map[string]float64{"accuracy": m.Accuracy, "correct": float64(m.Correct), "labeled": float64(m.Labeled),
+		"unlabeled": float64(m.Unlabeled), "loss": m.Loss}
+}
+
+// WriteText prints the metrics as krun eval does.
+func (m CosmosQAMetrics) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "accuracy %.4f (%d/%d)  loss %.4f", m.Accuracy, m.Correct, m.Labeled, m.Loss)
+	if m.Unlabeled > 0 {
+		fmt.Fprintf(w, "  (%d unlabeled examples not scored)", m.Unlabeled)
+	}
+	fmt.Fprintln(w)
+}
+
+// scoreCosmosQA: accuracy of the argmax choice over the labelled examples.
+func scoreCosmosQA(in ScoreInput) (Result, error) {
+	lg := logitRows(in.Outputs)
+	var m CosmosQAMetrics
+	var gold, pred []int
+	var sums []float64
+	for i, ex := range in.Examples {
+		if ex.Label < 0 {
+			m.Unlabeled++
+			continue
+		}
+		gold = append(gold, ex.Label)
+		pred = append(pred, metrics.Argmax(lg[i]))
+		sums = append(sums, metrics.CrossEntropy(lg[i], ex.Label))
+	}
+	m.Labeled = len(gold)
+	m.Correct, m.Accuracy = metrics.Accuracy(gold, pred)
+	m.Loss = metrics.CombineLosses(batchMeans(sums, ones(len(sums)), in.BatchSize), false)
+	return m, nil
 }

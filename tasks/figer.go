@@ -1,6 +1,10 @@
 package tasks
 
-import "github.com/kadapter/kadapter/export/models"
+import (
+	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/export/models"
+	"github.com/kadapter/kadapter/runtime/metrics"
+)
 
 // examples/run_finetune_figer_adapter.py (spec §6.3, §6.6).
 func init() {
@@ -16,5 +20,31 @@ func init() {
 			{Name: "pytorch_pretrained_model.bin", Modules: []string{"roberta"}, Rename: robertaKey},
 		},
 		ConfigExtra: freezeAdapterConfig,
+		Eval: Eval{
+			Order: 3,
+			About: "predicted types {logit > 0 or = row max}; exact ratio, loose micro/macro\n" +
+				"(--figer-upstream-metric: the original's batch-size-dependent cumulative counting)",
+			Positions: []Position{entityPos},
+			// The original reads data_dir/labels.json.
+			LabelsFile: true,
+			Columns:    []string{features.ColEntityPos, features.ColLabels},
+			LabelField: "labels",
+			FillLabel:  fillEmptyLabels,
+			Score: func(in ScoreInput) (Result, error) {
+				lg, labels, loss, err := typingScores(string(models.TaskFIGER), in)
+				if err != nil {
+					return nil, err
+				}
+				m := TypingMetrics{Loss: loss}
+				if in.FIGERUpstream {
+					m.TypingResult = metrics.FIGERTypingUpstream(lg, labels, in.BatchSize)
+					m.Upstream, m.EvalBatchSize = true, in.BatchSize
+				} else {
+					m.TypingResult = metrics.FIGERTyping(lg, labels)
+				}
+				return m, nil
+			},
+			Predict: predictTyping(metrics.FIGERPredict[float32]),
+		},
 	})
 }

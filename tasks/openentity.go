@@ -1,6 +1,10 @@
 package tasks
 
-import "github.com/kadapter/kadapter/export/models"
+import (
+	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/export/models"
+	"github.com/kadapter/kadapter/runtime/metrics"
+)
 
 // examples/run_finetune_openentity_adapter.py (spec §6.2, §6.6).
 func init() {
@@ -16,5 +20,22 @@ func init() {
 			{Name: "pytorch_pretrained_model.bin", Modules: []string{"roberta"}, Rename: robertaKey},
 		},
 		ConfigExtra: freezeAdapterConfig,
+		Eval: Eval{
+			Order:      2,
+			About:      "predicted types {logit > 0}; exact-match count and ratio, loose micro and macro P/R/F1",
+			Positions:  []Position{entityPos},
+			Labels:     func() []string { return features.OpenEntityLabels },
+			Columns:    []string{features.ColEntityPos, features.ColLabels},
+			LabelField: "labels",
+			FillLabel:  fillEmptyLabels,
+			Score: func(in ScoreInput) (Result, error) {
+				lg, labels, loss, err := typingScores(string(models.TaskOpenEntity), in)
+				if err != nil {
+					return nil, err
+				}
+				return TypingMetrics{TypingResult: metrics.OpenEntityTyping(lg, labels), Loss: loss}, nil
+			},
+			Predict: predictTyping(metrics.OpenEntityPredict[float32]),
+		},
 	})
 }

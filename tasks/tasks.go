@@ -3,8 +3,11 @@
 // which modules train by default, and the facts of its original training
 // script (the order of the scheduler and optimizer calls, clip groups,
 // accumulation offset, batch rule, default hyper-parameters, the files a
-// checkpoint holds). Training, export and evaluation read a task from here;
-// adding a task means adding one file that registers a Definition.
+// checkpoint holds), and how it is evaluated: the graph's inputs, its label
+// list, how logits are reduced and scored with runtime/metrics, and the
+// prediction lines it writes (Eval). Training, export and evaluation read a
+// task from here; adding a task means adding one file that registers a
+// Definition (and its feature converter in builders/features).
 package tasks
 
 import (
@@ -43,6 +46,9 @@ type Definition struct {
 	ConfigExtra map[string]any
 	// NoConfig is set when the script writes no config.json.
 	NoConfig bool
+	// Eval is how the task is evaluated and predicted (package evaluate,
+	// krun eval, krun predict).
+	Eval Eval
 }
 
 // Upstream are the loop facts --loop upstream reproduces.

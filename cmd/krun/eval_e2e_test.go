@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/evaluate"
 	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/internal/npy"
@@ -174,7 +175,10 @@ func BenchmarkEvalPadding(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	task := &rtTask{name: "tacred", positions: []string{"subj_pos", "obj_pos"}}
+	task, err := evaluate.NewTask("tacred", "", "", false, evaluate.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	var rows []krt.Row
 	for len(rows) < 256 {
 		for i, c := range ref.Cases {
@@ -182,7 +186,7 @@ func BenchmarkEvalPadding(b *testing.B) {
 			json.Compact(&buf, c.Input)
 			res := conv.Convert(i, buf.Bytes())
 			if res.Err == nil && len(rows) < 256 {
-				rows = append(rows, task.row(&res.Example))
+				rows = append(rows, task.Row(&res.Example))
 			}
 		}
 	}

@@ -2,18 +2,17 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
-	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/evaluate"
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/pipeline"
 	krt "github.com/kadapter/kadapter/runtime"
+	"github.com/kadapter/kadapter/tasks"
 )
 
 func init() {
@@ -22,50 +21,6 @@ func init() {
 		Summary: "predict labels for raw examples (JSON lines in the task's layout)",
 		Run:     runPredict,
 	})
-}
-
-// fillLabel adds the label field a raw prediction record may lack, so the
-// task's converter (which the original also uses for labelled data)
-// accepts it: tacred "relation": "no_relation", trex-rc the first relation,
-// openentity/figer "labels": [], find-head "pairs" with every governor
-// ROOT. Records that have the field keep it (and get it back as "gold").
-func (t *rtTask) fillLabel(raw []byte) ([]byte, bool, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, false, fmt.Errorf("not a JSON object: %v", err)
-	}
-	key := map[string]string{
-		features.TaskTACRED: "relation", features.TaskTREXRC: "relation",
-		features.TaskOpenEntity: "labels", features.TaskFIGER: "labels",
-		features.TaskFindHead: "pairs", features.TaskCosmosQA: "label",
-	}[t.name]
-	if v, ok := obj[key]; ok && !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-		return raw, true, nil
-	}
-	switch t.name {
-	case features.TaskTACRED:
-		obj[key] = json.RawMessage(`"` + features.NoRelation + `"`)
-	case features.TaskTREXRC:
-		b, _ := json.Marshal(t.labels[0])
-		obj[key] = b
-	case features.TaskOpenEntity, features.TaskFIGER:
-		obj[key] = json.RawMessage(`[]`)
-	case features.TaskFindHead:
-		var words []json.RawMessage
-		if err := json.Unmarshal(obj["tokens"], &words); err != nil {
-			return nil, false, fmt.Errorf(`"tokens": %v`, err)
-		}
-		pairs := make([]map[string]int, len(words))
-		for i := range words {
-			pairs[i] = map[string]int{"dependent_index": i + 1, "governor_index": 0}
-		}
-		b, _ := json.Marshal(pairs)
-		obj[key] = b
-	case features.TaskCosmosQA:
-		return raw, false, nil // an absent label is "no label"
-	}
-	out, err := json.Marshal(obj)
-	return out, false, err
 }
 
 func runPredict(ctx context.Context, env cli.Env, args []string) error {
@@ -79,7 +34,7 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 	var tf rtTaskFlags
 	var sf rtSessionFlags
 	sf.register(fs)
-	fs.StringVar(&tf.task, "task", "", "task: tacred, openentity, figer, cosmosqa, trex-rc or find-head (required)")
+	tf.registerTask(fs)
 	model := fs.String("model", "", "exported ONNX graph of the task (required)")
 	fs.StringVar(&tf.vocab, "vocab", "", "RoBERTa tokenizer folder: vocab.json + merges.txt, or tokenizer.json (required)")
 	fs.StringVar(&tf.labels, "labels", "", "label list (JSON array): required for figer; trex-rc defaults to the original's 410 relations")
@@ -89,7 +44,7 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 	fs.BoolVar(&tf.clampAtMax, "clamp-at-max", false, "tacred: clamp a marker index equal to max_seq_length instead of rejecting the record")
 	in := fs.String("in", "-", "input records (- = stdin)")
 	out := fs.String("out", "-", "output file (- = stdout)")
-	batchSize := fs.Int("batch-size", 8, "examples per run")
+	batchSize := fs.Int("batch-size", evaluate.DefaultBatchSize, "examples per run")
 	paddingFlag := fs.String("padding", "fixed", "fixed (the original's numbers) or dynamic (length-sorted)")
 	strict := fs.Bool("strict", false, "fail on the first record that cannot be converted")
 	quiet := fs.Bool("quiet", false, "no progress output")
@@ -113,9 +68,12 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 	if err != nil {
 		return err
 	}
-	task, err := newRTTask(tf, "", true)
+	eo := tf.options()
+	eo.BatchSize, eo.Padding, eo.Strict = *batchSize, padding, *strict
+	eo.Progress = rtProgressFor(env, "krun predict "+tf.task, *quiet)
+	task, err := evaluate.NewTask(tf.task, "", tf.vocab, true, eo)
 	if err != nil {
-		return err
+		return rtUsage(err)
 	}
 	var r io.Reader = env.Stdin
 	name := "stdin"
@@ -130,51 +88,19 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 	if r == nil {
 		return cli.Usagef("no input: give --in FILE or pipe records to stdin")
 	}
-	rr, err := features.NewRecordReader(r, name)
+	recs, examples, err := task.ReadForPrediction(r, name)
 	if err != nil {
 		return err
 	}
-	// Convert every record, remembering failures in record order.
-	type item struct {
-		ex       *features.Example
-		hasLabel bool
-		err      error
-	}
-	var items []item
-	var examples []features.Example
-	for n := 0; ; n++ {
-		raw, err := rr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: record %d: %w", name, n, err)
-		}
-		filled, had, ferr := task.fillLabel(raw)
-		if ferr == nil {
-			res := task.conv.Convert(n, filled)
-			ferr = res.Err
-			if ferr == nil {
-				examples = append(examples, res.Example)
-				items = append(items, item{hasLabel: had})
-				continue
-			}
-		}
-		if *strict {
-			return fmt.Errorf("%s: record %d: %v (--strict)", name, n, ferr)
-		}
-		items = append(items, item{err: ferr})
-	}
-	k := 0
-	for i := range items {
-		if items[i].err == nil {
-			items[i].ex = &examples[k]
-			k++
-		}
-	}
-	outs := make([]rtOut, len(examples))
+	outs := make([]tasks.Output, len(examples))
 	if len(examples) > 0 {
-		if outs, err = task.runLogits(ctx, env, "krun predict", *model, opts, examples, *batchSize, padding, *quiet); err != nil {
+		sess, err := rtOpenLogits(*model, opts)
+		if err != nil {
+			return err
+		}
+		outs, err = task.Run(ctx, sess, examples)
+		sess.Close()
+		if err != nil {
 			return err
 		}
 	}
@@ -189,17 +115,13 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
-	k = 0
 	failed := 0
-	for n, it := range items {
-		var p rtPrediction
-		if it.err != nil {
-			p = rtPrediction{Record: n, Error: it.err.Error()}
+	for _, rec := range recs {
+		if rec.Err != nil {
 			failed++
-		} else {
-			p = task.predict(it.ex, outs[k], it.hasLabel)
-			k++
 		}
+	}
+	for _, p := range task.Predictions(recs, outs) {
 		if err := enc.Encode(p); err != nil {
 			return err
 		}
@@ -213,7 +135,7 @@ record had a label, or {"record", "error"} for a record that cannot be converted
 		}
 	}
 	if !*quiet {
-		fmt.Fprintf(env.Stderr, "krun predict %s: %d records, %d predicted, %d could not be converted\n", task.name, len(items), len(examples), failed)
+		fmt.Fprintf(env.Stderr, "krun predict %s: %d records, %d predicted, %d could not be converted\n", task.Name, len(recs), len(examples), failed)
 	}
 	return nil
 }

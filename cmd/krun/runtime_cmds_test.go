@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/evaluate"
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/internal/npy"
 	"github.com/kadapter/kadapter/internal/testshared"
@@ -19,6 +20,7 @@ import (
 	krt "github.com/kadapter/kadapter/runtime"
 	"github.com/kadapter/kadapter/runtime/metrics"
 	"github.com/kadapter/kadapter/runtime/onnxtest"
+	"github.com/kadapter/kadapter/tasks"
 )
 
 // rtRequireORT loads ONNX Runtime or skips naming ONNXRUNTIME_LIB (fails
@@ -272,8 +274,8 @@ func rtMaskedSum(ids, mask []int64) int64 {
 }
 
 // TestEvalTACREDPlumbing runs krun eval on the fixture's TACRED records
-// with a stand-in graph whose rtPrediction is (Σ ids·mask + subj + obj) mod 42,
-// and checks each rtPrediction against that function of the ORIGINAL
+// with a stand-in graph whose tasks.Prediction is (Σ ids·mask + subj + obj) mod 42,
+// and checks each tasks.Prediction against that function of the ORIGINAL
 // converter's features (so records, features, markers, batching order and
 // labels all line up) and the metrics against runtime/metrics.
 func TestEvalTACREDPlumbing(t *testing.T) {
@@ -297,10 +299,10 @@ func TestEvalTACREDPlumbing(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
 			var rep struct {
-				Records  int             `json:"records"`
-				Examples int             `json:"examples"`
-				Dropped  map[string]int  `json:"dropped"`
-				Metrics  rtTACREDMetrics `json:"metrics"`
+				Records  int                 `json:"records"`
+				Examples int                 `json:"examples"`
+				Dropped  map[string]int      `json:"dropped"`
+				Metrics  tasks.TACREDMetrics `json:"metrics"`
 			}
 			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 				t.Fatalf("%v\n%s", err, stdout)
@@ -372,8 +374,8 @@ func TestEvalOpenEntityAndFIGERPlumbing(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
 			var rep struct {
-				Examples int             `json:"examples"`
-				Metrics  rtTypingMetrics `json:"metrics"`
+				Examples int                 `json:"examples"`
+				Metrics  tasks.TypingMetrics `json:"metrics"`
 			}
 			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 				t.Fatal(err)
@@ -431,7 +433,7 @@ func TestEvalCosmosQAPadID(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		var rep struct {
-			Metrics rtCosmosMetrics `json:"metrics"`
+			Metrics tasks.CosmosQAMetrics `json:"metrics"`
 		}
 		json.Unmarshal([]byte(stdout), &rep)
 		lines := rtReadPredictions(t, preds)
@@ -478,8 +480,8 @@ func TestEvalFindHead(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var rep struct {
-		Examples int               `json:"examples"`
-		Metrics  rtFindHeadMetrics `json:"metrics"`
+		Examples int                   `json:"examples"`
+		Metrics  tasks.FindHeadMetrics `json:"metrics"`
 	}
 	json.Unmarshal([]byte(stdout), &rep)
 	// The graph predicts input_ids mod L at each position.
@@ -527,9 +529,9 @@ func TestPredictCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var lines []rtPrediction
+	var lines []tasks.Prediction
 	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var p rtPrediction
+		var p tasks.Prediction
 		if err := json.Unmarshal([]byte(l), &p); err != nil {
 			t.Fatal(err)
 		}
@@ -668,8 +670,7 @@ func FuzzPredictFillLabel(f *testing.F) {
 		default:
 			return
 		}
-		rt := &rtTask{name: task, labels: []string{"P19"}}
-		out, had, err := rt.fillLabel([]byte(raw))
+		out, had, err := evaluate.FillLabel(tasks.Lookup(task), []string{"P19"}, []byte(raw))
 		if err != nil {
 			return
 		}
