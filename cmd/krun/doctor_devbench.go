@@ -547,7 +547,7 @@ buffers and read only --fetch back.`, env.Stderr)
 	}
 	rowsPerBatch := arrs[ins[0].Name].Shape[1]
 	for _, m := range modes {
-		res := map[string]any{"mode": m.Name, "model": *model, "batches": nb, "batch": rowsPerBatch, "onnxruntime": krt.Version()}
+		res := map[string]any{"mode": m.Name, "model": *model, "batches": nb, "batch": rowsPerBatch}
 		t0 := time.Now()
 		r, err := openRunner(*model, m, *threads)
 		if err != nil {
@@ -557,6 +557,7 @@ buffers and read only --fetch back.`, env.Stderr)
 			continue
 		}
 		res["session_load_seconds"] = time.Since(t0).Seconds()
+		res["onnxruntime"] = krt.Version()
 		if r.ds != nil {
 			if p, err := r.ds.Placement(); err == nil {
 				res["placement"] = p.String()
