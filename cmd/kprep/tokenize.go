@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sort"
 	"strconv"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kadapter/kadapter/internal/cli"
@@ -44,10 +46,12 @@ the command stops at the first one, naming its line. Invalid UTF-8 is read
 as U+FFFD per maximal subpart, as Hugging Face's bindings read it. Blank
 lines are ignored. A line longer than --max-line-mb (default 8 MB) is a
 bad record too ("line too long"): it is skipped without being held in
-memory, or stops the command under --strict. Tokenizing takes about 55
-times a line's size at its peak (an 8 MB line: about 460 MB), per worker. A summary goes
-to standard error at the end (as JSON with --json); progress goes to
-standard error while it runs.
+memory, or stops the command under --strict. A text longer than 64 KB is
+encoded in pieces cut before spaces, with the same output as whole: about
+20 times a line's size at the peak (an 8 MB line: 160-185 MB), per worker;
+about 55 times with --add-prefix-space, --legacy or a text without spaces.
+A summary goes to standard error at the end (as JSON with --json); progress
+goes to standard error while it runs.
 
 Example:
   echo '{"text": "Hello world"}' | kprep tokenize --vocab ../shared/data/roberta
@@ -98,7 +102,7 @@ func runTokenize(ctx context.Context, env cli.Env, args []string) error {
 	asJSON := fs.Bool("json", false, "write the final summary to stderr as JSON")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "tokenizing goroutines")
 	quiet := fs.Bool("quiet", false, "no progress output")
-	maxLineMB := fs.Int("max-line-mb", 8, "skip (and count) input lines larger than N MB without holding them in memory (tokenizing takes about 55x a line's size)")
+	maxLineMB := fs.Int("max-line-mb", 8, "skip (and count) input lines larger than N MB without holding them in memory (tokenizing takes about 20x a line's size, 55x with --legacy or --add-prefix-space)")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -309,7 +313,10 @@ func tokenizeLine(tok *tokenizer.Tokenizer, l tokLine, opts *tokenizer.Options, 
 		r.reason, r.detail = "text not a string", fmt.Sprintf(`"text" is %s, not a string`, truncateForMsg(string(field)))
 		return r
 	}
-	b := make([]byte, 0, 16+len(text)*4)
+	var b []byte
+	if len(text) <= longTextPiece || legacy {
+		b = make([]byte, 0, 16+len(text)*4)
+	}
 	if legacy {
 		toks := append(append([]string{"<s>"}, tok.LegacyTokenize(text)...), "</s>")
 		ids := tok.ConvertTokensToIDs(toks)
@@ -319,29 +326,168 @@ func tokenizeLine(tok *tokenizer.Tokenizer, l tokLine, opts *tokenizer.Options, 
 		b = appendStrings(b, toks)
 		r.tokens = len(ids)
 	} else {
+		b, r.tokens = appendHFEncoding(b, tok, text, opts, withTokens, longTextPiece)
+	}
+	r.out = append(b, "}\n"...)
+	return r
+}
+
+// longTextPiece is the size of the pieces a long text is encoded in: the
+// tokenizer's working memory (about 120 bytes per token for all the
+// fields of an Encoding) then grows with the piece, not with the text.
+const longTextPiece = 64 << 10
+
+// appendHFEncoding appends the output line's fields ({"ids": ...,
+// "offsets": ... [, "tokens": ...]) of text's Hugging Face encoding to b
+// and returns it with the number of tokens. A text longer than piece bytes
+// is encoded piece by piece (textPieces), keeping only the ids (written to
+// b as they come), the offsets (int32 pairs) and, with withTokens, the
+// tokens: the same output as encoding it whole. (Not with a prefix space:
+// see addsPrefixSpace.)
+func appendHFEncoding(b []byte, tok *tokenizer.Tokenizer, text string, opts *tokenizer.Options, withTokens bool, piece int) ([]byte, int) {
+	if opts == nil {
+		opts = &tokenizer.Options{}
+	}
+	var tmpl *tokenizer.Encoding
+	if len(text) > piece && len(text) < math.MaxInt32 && !addsPrefixSpace(tok, opts) {
+		tmpl = tok.Encode("", opts)
+	}
+	if tmpl == nil || len(tmpl.IDs) != 2 {
 		e := tok.Encode(text, opts)
 		b = append(b, `{"ids": `...)
 		b = appendInts(b, e.IDs)
 		b = append(b, `, "offsets": [`...)
 		for i, o := range e.Offsets {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = append(b, '[')
-			b = strconv.AppendInt(b, int64(o[0]), 10)
-			b = append(b, ", "...)
-			b = strconv.AppendInt(b, int64(o[1]), 10)
-			b = append(b, ']')
+			b = appendOffset(b, i, o[0], o[1])
 		}
 		b = append(b, ']')
 		if withTokens {
 			b = append(b, `, "tokens": `...)
 			b = appendStrings(b, e.Tokens)
 		}
-		r.tokens = len(e.IDs)
+		return b, len(e.IDs)
 	}
-	r.out = append(b, "}\n"...)
-	return r
+	// <s> pieces... </s>: the template of the empty text around the
+	// pieces' tokens (offsets shifted by each piece's start). Ids and
+	// offsets are kept as int32 (12 bytes a token), then the line is
+	// written into a buffer of its exact size.
+	po := *opts
+	po.NoSpecialTokens = true
+	ids := []int32{int32(tmpl.IDs[0])}
+	offs := []int32{0, 0}
+	var toks []string
+	if withTokens {
+		toks = append(toks, tmpl.Tokens[0])
+	}
+	textPieces(text, piece, func(p string, base int) {
+		e := tok.Encode(p, &po)
+		for i, id := range e.IDs {
+			ids = append(ids, int32(id))
+			offs = append(offs, int32(e.Offsets[i][0]+base), int32(e.Offsets[i][1]+base))
+		}
+		if withTokens {
+			toks = append(toks, e.Tokens...)
+		}
+	})
+	ids = append(ids, int32(tmpl.IDs[1]))
+	offs = append(offs, 0, 0)
+	if withTokens {
+		toks = append(toks, tmpl.Tokens[1])
+	}
+	size := len(`{"ids": [], "offsets": []`)
+	for i, id := range ids {
+		size += digits(int64(id)) + digits(int64(offs[2*i])) + digits(int64(offs[2*i+1])) + 2 + 6
+	}
+	if cap(b)-len(b) < size {
+		b = append(make([]byte, 0, len(b)+size), b...)
+	}
+	b = append(b, `{"ids": [`...)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendInt(b, int64(id), 10)
+	}
+	b = append(b, `], "offsets": [`...)
+	for i := range ids {
+		b = appendOffset(b, i, int(offs[2*i]), int(offs[2*i+1]))
+	}
+	b = append(b, ']')
+	if withTokens {
+		b = append(b, `, "tokens": `...)
+		b = appendStrings(b, toks)
+	}
+	return b, len(ids)
+}
+
+// digits returns the length of v in decimal.
+func digits(v int64) int {
+	n := 1
+	if v < 0 {
+		n, v = 2, -v
+	}
+	for v >= 10 {
+		v /= 10
+		n++
+	}
+	return n
+}
+
+// addsPrefixSpace reports whether encoding adds a prefix space (the
+// option, or a tokenizer.json that enables it). Then pieces are not used:
+// the post-processor keeps the added space out of the first token's
+// offsets only, so a piece's first token would be trimmed unlike the same
+// token inside the whole text.
+func addsPrefixSpace(tok *tokenizer.Tokenizer, opts *tokenizer.Options) bool {
+	if opts.AddPrefixSpace {
+		return true
+	}
+	e := tok.Encode("a", &tokenizer.Options{NoSpecialTokens: true})
+	return len(e.Tokens) != 1 || e.Tokens[0] != "a"
+}
+
+// textPieces calls fn for consecutive pieces of text (with their byte
+// offsets) of about size bytes each. A piece ends just before an ASCII
+// space that has a non-space character on both sides: RoBERTa's
+// pre-tokenizer always starts a pre-token there (" ?\p{L}+" and its kin
+// take the space, and no whitespace run can reach it), no added token
+// contains a space, and an lstrip token after it takes it within the next
+// piece; so the pieces' tokens are those of the whole text. A text with no
+// such space after size bytes is one piece.
+func textPieces(text string, size int, fn func(piece string, base int)) {
+	start := 0
+	for len(text)-start > size {
+		cut := -1
+		for i := start + size; i < len(text)-1; i++ {
+			if text[i] != ' ' {
+				continue
+			}
+			prev, _ := utf8.DecodeLastRuneInString(text[:i])
+			next, _ := utf8.DecodeRuneInString(text[i+1:])
+			if !unicode.IsSpace(prev) && !unicode.IsSpace(next) {
+				cut = i
+				break
+			}
+		}
+		if cut < 0 {
+			break
+		}
+		fn(text[start:cut], start)
+		start = cut
+	}
+	fn(text[start:], start)
+}
+
+// appendOffset appends the i-th offset pair [start, end] of a JSON list.
+func appendOffset(b []byte, i, start, end int) []byte {
+	if i > 0 {
+		b = append(b, ", "...)
+	}
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(start), 10)
+	b = append(b, ", "...)
+	b = strconv.AppendInt(b, int64(end), 10)
+	return append(b, ']')
 }
 
 func appendInts(b []byte, xs []int) []byte {

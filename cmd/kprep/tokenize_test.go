@@ -11,8 +11,11 @@ import (
 	"reflect"
 	"regexp"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/internal/testshared"
@@ -464,4 +467,136 @@ func TestReliabilityDocTests(t *testing.T) {
 			t.Errorf("docs/reliability.md names %s, which no test file defines", m[1])
 		}
 	}
+}
+
+// piecesVsWhole fails t when text encoded in pieces of size bytes differs
+// from text encoded whole (ids, offsets, tokens), with and without a
+// prefix space.
+func piecesVsWhole(t *testing.T, tok *tokenizer.Tokenizer, text string, size int) {
+	t.Helper()
+	for _, opts := range []*tokenizer.Options{{}, {AddPrefixSpace: true}} {
+		whole, n := appendHFEncoding(nil, tok, text, opts, true, len(text)+1)
+		pieces, m := appendHFEncoding(nil, tok, text, opts, true, size)
+		if !bytes.Equal(whole, pieces) || n != m {
+			t.Fatalf("%q (prefix space %v) in pieces of %d bytes:\n%s\nwhole:\n%s", text, opts.AddPrefixSpace, size, pieces, whole)
+		}
+	}
+}
+
+// TestTokenizeLongTextInPieces: a long text is encoded piece by piece so
+// that the tokenizer's memory follows the piece, not the line (an 8 MB
+// line took 460 MB at its peak); the output must be the same bytes as
+// encoding it whole. Checked on the golden texts and on generated texts
+// full of the cases at piece edges (contractions, lstrip <mask>, space
+// runs, Unicode spaces, CJK, digits, punctuation), with pieces of 1 to
+// 64 bytes, and on a 1 MB text with the real piece size; the peak heap of
+// that text is measured against whole encoding.
+func TestTokenizeLongTextInPieces(t *testing.T) {
+	tok, err := loadTokenizerForTest(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(testshared.Path(t, "fixtures", "tokenizer", "roberta-golden.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	golden := 0
+	for sc.Scan() {
+		var g struct {
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
+			t.Fatal(err)
+		}
+		piecesVsWhole(t, tok, g.Text, 1+golden%17)
+		golden++
+	}
+	if golden < 1000 {
+		t.Fatalf("%d golden texts", golden)
+	}
+	parts := []string{"a", "word", " ", "  ", "\t", "\n", "\u00a0", "\u3000", "'s", "'ll", "'", " 's", "<mask>", " <mask>", "<s>", "</s>",
+		"東京", "é", "9", "12", ",", ".", "!?", "Zaïdi", "🙂", "\u200d", "-", "don't"}
+	rng := uint64(1)
+	next := func(n int) int {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return int(rng % uint64(n))
+	}
+	for i := 0; i < 3000; i++ {
+		var b strings.Builder
+		for k := 0; k < 5+next(60); k++ {
+			b.WriteString(parts[next(len(parts))])
+			if next(3) == 0 {
+				b.WriteByte(' ')
+			}
+		}
+		piecesVsWhole(t, tok, b.String(), 1+next(64))
+	}
+
+	// A 1 MB text: same bytes with the real piece size, and less memory.
+	var big strings.Builder
+	for big.Len() < 1<<20 {
+		big.WriteString(parts[next(len(parts))])
+		big.WriteByte(' ')
+	}
+	text := big.String()
+	// Peak live heap while encoding: GC at every 5% of growth, the heap
+	// sampled every 100 µs.
+	defer debug.SetGCPercent(debug.SetGCPercent(5))
+	peak := func(piece int) (uint64, []byte) {
+		runtime.GC()
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		metrics.Read(sample)
+		base, top := sample[0].Value.Uint64(), uint64(0)
+		done, stopped := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(stopped)
+			for {
+				metrics.Read(sample)
+				top = max(top, sample[0].Value.Uint64())
+				select {
+				case <-done:
+					return
+				case <-time.After(100 * time.Microsecond):
+				}
+			}
+		}()
+		out, _ := appendHFEncoding(nil, tok, text, &tokenizer.Options{}, false, piece)
+		close(done)
+		<-stopped
+		if top < base {
+			return 0, out
+		}
+		return top - base, out
+	}
+	wholePeak, whole := peak(len(text) + 1)
+	piecePeak, pieces := peak(longTextPiece)
+	if !bytes.Equal(whole, pieces) {
+		t.Fatal("1 MB text: pieces differ from whole")
+	}
+	t.Logf("1 MB text (%d tokens): peak heap %d MB encoded whole, %d MB in pieces of %d KB",
+		bytes.Count(whole, []byte("], [")), wholePeak>>20, piecePeak>>20, longTextPiece>>10)
+	if piecePeak*2 > wholePeak {
+		t.Errorf("encoding in pieces peaked at %d MB of heap, whole at %d MB: want at most half", piecePeak>>20, wholePeak>>20)
+	}
+}
+
+// FuzzTextPieces: any text encoded in pieces of any size gives the bytes
+// of encoding it whole.
+func FuzzTextPieces(f *testing.F) {
+	tok, err := loadTokenizerForTest(f)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"Hello world", "a 's b", "x <mask> y", "東京 は 日本", "a \u00a0 b  c\td", "\xff a \xfe"} {
+		f.Add(s, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, text string, size uint8) {
+		text = tokenizer.ToValidUTF8(text)
+		piecesVsWhole(t, tok, text, 1+int(size%32))
+	})
 }
