@@ -200,7 +200,7 @@ func depsBookcorpus(ctx context.Context, env cli.Env, args []string) error {
 	}
 	prog := pipeline.NewProgress(env.Stderr, pipeline.ProgressOptions{Label: "kprep deps bookcorpus", TotalBytes: total, Mode: mode, Unit: "sentences"})
 	sum, err := bookcorpus.Run(ctx, srcs, bookcorpus.Options{Out: *out, Params: opts, Format: fixedFormat, Model: m, Features: fb,
-		Strict: *strict, Resume: *resume, Workers: *workers, Progress: prog, Log: env.Stderr})
+		Strict: *strict, Resume: *resume, Workers: *workers, Progress: prog, Log: prog.Writer(env.Stderr)})
 	prog.Finish()
 	if errors.Is(err, bookcorpus.ErrOtherOptions) {
 		return cli.Usagef("--resume: %v", err)

@@ -220,6 +220,7 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 		}
 	}
 
+	warn := prog.Writer(env.Stderr) // warnings that keep the progress bar intact
 	var sum features.Summary
 	records, badUTF8 := 0, 0
 	shown := map[string]int{}
@@ -265,7 +266,7 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 				}
 				if features.IsRejection(reason) && shown[reason] < 3 {
 					shown[reason]++
-					fmt.Fprintf(env.Stderr, "kprep features: %s: record %d rejected: %v\n", *in, rec, r.Err)
+					fmt.Fprintf(warn, "kprep features: %s: record %d rejected: %v\n", *in, rec, r.Err)
 				}
 				continue
 			}
