@@ -136,13 +136,13 @@ if [ $large_ok = 1 ]; then
     step "ort_$m" 120 "$K" devbench throughput --model "$L/model.onnx" --inputs "$L/inputs" --modes "$m" --repeats 5 \
       --logits-prefix "$L/ort_"
   done
-  for m in fp32 tf32 fp16 bf16 fp32+compile fp16+compile; do
-    name="torch_${m/+/_}"
-    [[ $m == *compile* && $skip == *",torch_compile,"* ]] && continue
-    limit=90
-    [[ $m == *compile* ]] && limit=180
-    BENCH_REPEATS=5 step "$name" $limit "$PY" bench/gpu/torch_cuda.py "$m" bench/krun/torch_ref.py "$L" "$taps" "$aheads" 1
+  torch_infer() {
+    local m=$1 limit=$2
+    BENCH_REPEATS=5 step "torch_${m/+/_}" "$limit" "$PY" bench/gpu/torch_cuda.py "$m" bench/krun/torch_ref.py "$L" "$taps" "$aheads" 1
     [ -f "$L/torch_logits.npy" ] && mv "$L/torch_logits.npy" "$L/torch_logits_${m/+/_}.npy"
+  }
+  for m in fp32 tf32 fp16 bf16; do
+    torch_infer "$m" 90
   done
 
   # 5. (d) training seconds/update at the same size.
@@ -162,6 +162,23 @@ if [ $large_ok = 1 ]; then
         "$taps" "$aheads" "$lr" 0 4 1
     done
   done
+
+fi
+
+# 7. (f) interoperability.
+step arrow 60 "$PY" bench/gpu/arrow_check.py "$W/arrow"
+mv "$fig/arrow.out" "$fig/arrow.json" 2>/dev/null
+ckpt=$(ls -d "$W"/train/cuda/tacred/checkpoint-* 2>/dev/null | tail -n1)
+step hf 90 "$PY" bench/gpu/hf_check.py "$fx" "$W/outs" "${ckpt:-}"
+mv "$fig/hf.out" "$fig/hf.json" 2>/dev/null
+
+# Last, as the least important and the slowest: torch.compile (its compile time is reported).
+if [ $large_ok = 1 ] && [[ $skip != *",torch_compile,"* ]]; then
+  for m in fp32+compile fp16+compile; do
+    torch_infer "$m" 180
+  done
+fi
+if [ $large_ok = 1 ]; then
   "$PY" - "$L" > "$fig/logit_diffs.json" 2>&1 <<'EOF'
 import glob, json, os, sys
 import numpy as np
@@ -176,13 +193,6 @@ if os.path.exists(ref):
 print(json.dumps({"reference": "ort_cuda-resident (fp32, TF32 off)", "max_abs_logit_diff": out}, indent=2))
 EOF
 fi
-
-# 7. (f) interoperability.
-step arrow 60 "$PY" bench/gpu/arrow_check.py "$W/arrow"
-mv "$fig/arrow.out" "$fig/arrow.json" 2>/dev/null
-ckpt=$(ls -d "$W"/train/cuda/tacred/checkpoint-* 2>/dev/null | tail -n1)
-step hf 90 "$PY" bench/gpu/hf_check.py "$fx" "$W/outs" "${ckpt:-}"
-mv "$fig/hf.out" "$fig/hf.json" 2>/dev/null
 
 kill $sampler 2>/dev/null
 sleep 0.3
