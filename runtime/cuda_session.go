@@ -169,9 +169,10 @@ func (s *DeviceSession) Inputs() []IOInfo { return s.inputs }
 // Outputs describes the graph's outputs, in graph order.
 func (s *DeviceSession) Outputs() []IOInfo { return s.outputs }
 
-// Close releases the session (buffers created from it stay valid until
-// their own Close: ONNX Runtime's allocators are reference counted by
-// the values they made).
+// Close releases the session. Buffers it allocated hold a reference to
+// its allocator and stay readable (tested on the CPU); on CUDA, close the
+// buffers before the session that allocated them (the allocator belongs to
+// that session's CUDA provider).
 func (s *DeviceSession) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

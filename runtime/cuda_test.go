@@ -361,3 +361,58 @@ func TestCUDAProviderOptions(t *testing.T) {
 		t.Fatalf("options %v", got)
 	}
 }
+
+// TestBufferSharedAcrossSessions: a buffer allocated through one session
+// feeds another session on the same device (a training engine's step and
+// optimizer graphs share the parameter buffers).
+func TestBufferSharedAcrossSessions(t *testing.T) {
+	requireORT(t)
+	path := writeModel(t, "step.onnx", onnxtest.SGDStep())
+	a, err := OpenDevice(path, Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenDevice(path, Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p, _ := a.Upload(Tensor{Shape: []int64{2}, Data: []float32{1, 2}})
+	g, _ := a.Upload(Tensor{Shape: []int64{2}, Data: []float32{1, 1}})
+	lr, _ := a.Upload(Tensor{Shape: []int64{}, Data: []float32{0.5}})
+	out, _ := a.NewBuffer("float32", []int64{2})
+	for _, x := range []*DeviceBuffer{p, g, lr, out} {
+		defer x.Close()
+	}
+	bd, err := b.NewBinding()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bd.Close()
+	for name, buf := range map[string]*DeviceBuffer{"param": p, "grad": g, "lr": lr} {
+		if err := bd.BindInput(name, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bd.BindOutput("param_out", out); err != nil {
+		t.Fatal(err)
+	}
+	if err := bd.BindOutputToDevice("grad_sq"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RunBinding(context.Background(), bd); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := out.Tensor()
+	if !reflect.DeepEqual(got.Data, []float32{0.5, 1.5}) {
+		t.Fatalf("param_out %v", got.Data)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// On the CPU the buffers outlive the session that allocated them.
+	if again, err := p.Tensor(); err != nil || !reflect.DeepEqual(again.Data, []float32{1, 2}) {
+		t.Fatalf("after closing the allocating session: %v %v", again, err)
+	}
+}
