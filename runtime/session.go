@@ -334,11 +334,8 @@ func (s *Session) Run(ctx context.Context, inputs map[string]Tensor) (map[string
 	close(done)
 	<-stopped
 	if err != nil {
-		for _, o := range outs {
-			if o != nil {
-				o.Destroy()
-			}
-		}
+		// onnxruntime_go converts outputs only after a successful run, so
+		// there is nothing to release here.
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

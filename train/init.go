@@ -214,3 +214,55 @@ func InitMissing(def *tasks.Definition, w *models.Weights, h int, s InitSpec) ([
 	}
 	return made, nil
 }
+
+// NewRoberta returns the tensors of a randomly initialized RoBERTa of
+// configuration c (canonical keys roberta.*), as BertPreTrainedModel's
+// init_weights draws them: Linear weights and embeddings N(0, 0.02),
+// biases 0, LayerNorm 1/0; seeded.
+func NewRoberta(c models.RobertaConfig, seed uint64) []*checkpoint.Tensor {
+	rng := rand.New(rand.NewPCG(seed, 0x726f6265727461)) // "roberta"
+	var out []*checkpoint.Tensor
+	normal := func(name string, shape ...int) {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		d := make([]float32, n)
+		for i := range d {
+			d[i] = float32(rng.NormFloat64() * 0.02)
+		}
+		out = append(out, &checkpoint.Tensor{Name: name, Shape: shape, DType: checkpoint.Float32, Data: d})
+	}
+	fill := func(name string, v float32, n int) {
+		d := make([]float32, n)
+		for i := range d {
+			d[i] = v
+		}
+		out = append(out, &checkpoint.Tensor{Name: name, Shape: []int{n}, DType: checkpoint.Float32, Data: d})
+	}
+	h := c.HiddenSize
+	linear := func(prefix string, in, o int) {
+		normal(prefix+".weight", o, in)
+		fill(prefix+".bias", 0, o)
+	}
+	ln := func(prefix string) {
+		fill(prefix+".weight", 1, h)
+		fill(prefix+".bias", 0, h)
+	}
+	normal("roberta.embeddings.word_embeddings.weight", c.VocabSize, h)
+	normal("roberta.embeddings.position_embeddings.weight", c.MaxPositionEmbeddings, h)
+	normal("roberta.embeddings.token_type_embeddings.weight", max(c.TypeVocabSize, 1), h)
+	ln("roberta.embeddings.LayerNorm")
+	for i := 0; i < c.NumHiddenLayers; i++ {
+		p := fmt.Sprintf("roberta.encoder.layer.%d.", i)
+		for _, q := range []string{"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"} {
+			linear(p+q, h, h)
+		}
+		ln(p + "attention.output.LayerNorm")
+		linear(p+"intermediate.dense", h, c.IntermediateSize)
+		linear(p+"output.dense", c.IntermediateSize, h)
+		ln(p + "output.LayerNorm")
+	}
+	linear("roberta.pooler.dense", h, h)
+	return out
+}

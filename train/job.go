@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/export/checkpoint"
 	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
@@ -99,6 +100,13 @@ func newJob(o Options) (*job, error) {
 	}
 	if is.Labels == 0 {
 		is.Labels = labelCount(def, o.Data)
+	}
+	if is.Labels == 0 && def.Task == models.TaskPretrainLin {
+		// find-head's head has max_seq_length classes.
+		is.Labels = o.Features.MaxSeqLength
+		if is.Labels == 0 {
+			is.Labels = features.DefaultMaxSeqLength(string(def.Task))
+		}
 	}
 	if j.res.Initialized, err = InitMissing(def, w, cfg.HiddenSize, is); err != nil {
 		return nil, err
