@@ -121,8 +121,9 @@ type Summary struct {
 	LastLoss  float64 `json:"last_loss"`
 }
 
-// LossError reports a NaN or infinite loss: the update, the micro-batch
-// and its examples.
+// LossError reports a NaN or infinite loss: the update and the
+// micro-batch (both 1-based, the micro-batch counted over the run) and
+// its examples.
 type LossError struct {
 	Step, MicroBatch int
 	Examples         []int
@@ -182,10 +183,10 @@ func Run(ctx context.Context, e *Engine, d Data, p Plan, h Hooks) (Summary, erro
 			}
 			res, err := e.MicroStep(b, micro == 0, scale)
 			if err != nil {
-				return s, fmt.Errorf("update %d, micro-batch %d (examples %v of %s): %w", s.Updates+1, s.MicroBatchs, idx, d.Name(), err)
+				return s, fmt.Errorf("update %d, micro-batch %d (examples %v of %s): %w", s.Updates+1, s.MicroBatchs+1, idx, d.Name(), err)
 			}
 			if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
-				return s, &LossError{Step: s.Updates + 1, MicroBatch: s.MicroBatchs, Examples: idx, Data: d.Name(), Loss: res.Loss}
+				return s, &LossError{Step: s.Updates + 1, MicroBatch: s.MicroBatchs + 1, Examples: idx, Data: d.Name(), Loss: res.Loss}
 			}
 			s.MicroBatchs++
 			s.Examples += len(idx)
