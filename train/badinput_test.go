@@ -30,10 +30,10 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	cases := []struct {
-		name  string
-		setup string
+		name    string
+		setup   string
 		corrupt func(t *testing.T, dir string)
-		want  []string
+		want    []string
 	}{
 		{"label outside the head", "tacred", edit("labels", func(a *npy.Array) { a.Int64[5] = 42 }),
 			[]string{"labels.npy", "example 5", "label 42", "42 classes"}},
