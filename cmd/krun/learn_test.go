@@ -232,6 +232,12 @@ func TestLearnTREx(t *testing.T) {
 		"--vocab", vocab, "--max-seq-length", "32", "--dev", devF, "--eval-steps", "30", "--batch-size", "16",
 		"--epochs", "4", "--learning-rate", "2e-3", "--warmup-steps", "10", "--dropout", "0", "--threads", "2",
 		"--out", out, "--quiet")
+	if keep := os.Getenv("KADAPTER_LEARN_CURVES"); keep != "" {
+		// docs/train.md shows this run's curves.
+		if b, err := os.ReadFile(filepath.Join(out, "curves.svg")); err == nil {
+			os.WriteFile(keep, b, 0o644)
+		}
+	}
 	devs := devCurve(t, out)
 	if first, last := devs[0]["loss"], devs[len(devs)-1]["loss"]; !(last < first*0.8) {
 		t.Fatalf("dev loss did not fall: %v -> %v", first, last)

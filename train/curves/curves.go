@@ -131,6 +131,9 @@ func ticks(lo, hi float64, n int) []float64 {
 }
 
 func num(v float64) string {
+	if math.Abs(v) < 1e-12 {
+		return "0"
+	}
 	if v == math.Trunc(v) && math.Abs(v) < 1e6 {
 		return fmt.Sprintf("%.0f", v)
 	}
