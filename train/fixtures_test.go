@@ -26,3 +26,20 @@ func TestFixturesUpstream(t *testing.T) {
 		return res, logs
 	})
 }
+
+// TestFixturesUpstreamRecompute: the same comparison with every trained
+// transformer layer recomputed in the backward pass.
+func TestFixturesUpstreamRecompute(t *testing.T) {
+	traintest.CheckAll(t, func(t *testing.T, o train.Options) (*train.Result, []train.UpdateLog) {
+		o.Recompute = true
+		var logs []train.UpdateLog
+		res, err := train.Train(context.Background(), o, train.Observer{Update: func(u train.UpdateLog) error {
+			logs = append(logs, u)
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, logs
+	})
+}

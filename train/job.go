@@ -172,7 +172,7 @@ func newJob(o Options) (*job, error) {
 	spec := models.Spec{Task: def.Task, Roberta: cfg, Fusion: o.Fusion, ARate: o.ARate, BRate: o.BRate,
 		Adapter: models.AdapterConfig{List: o.AdapterList, SkipLayers: o.SkipLayers, Heads: o.AdapterHeads}}
 	trainable := func(key string) bool { return !j.frozen[models.ModuleOf(key)] }
-	tg, err := models.BuildTrain(spec, j.weights(), models.TrainSpec{Trainable: trainable, Dropout: j.dropout})
+	tg, err := models.BuildTrain(spec, j.weights(), models.TrainSpec{Trainable: trainable, Dropout: j.dropout, Recompute: o.Recompute})
 	if err != nil {
 		return nil, err
 	}

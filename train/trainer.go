@@ -75,6 +75,9 @@ type Options struct {
 	// SaveGraphs, when set, is a folder that receives step.onnx and
 	// adamw.onnx (the training graphs, for inspection).
 	SaveGraphs string
+	// Recompute re-runs each trained transformer layer's forward in the
+	// backward pass instead of keeping its activations.
+	Recompute bool
 	// Vocab is the tokenizer folder for original data files; Features
 	// configures their conversion; Strict stops at a rejected record.
 	Vocab    string

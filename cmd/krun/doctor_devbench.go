@@ -201,6 +201,17 @@ func runDevbench(ctx context.Context, env cli.Env, args []string) error {
 		return cli.Usagef("want a mode: files, parity or throughput")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(env.Stdout, `Usage: krun devbench MODE [flags]
+
+The measurements bench/gpu/run.sh takes on a GPU machine (docs/runtime.md):
+  files       list the kadapter-tiny graphs and references the parity mode reads
+  parity      every kadapter-tiny graph per device mode (cpu, cuda, cuda-resident,
+              TF32 variants) against ref_float64: placement, max difference per output
+  throughput  device-resident inference throughput of one exported model
+Run 'krun devbench MODE --help' for a mode's flags.
+`)
+		return nil
 	case "files":
 		return devFiles(env, args[1:])
 	case "parity":

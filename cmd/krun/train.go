@@ -125,6 +125,7 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 	adapterInter := fs.Int("adapter-intermediate", 3072, "intermediate size of a new adapter's layers")
 	numLabels := fs.Int("num-labels", 0, "figer: labels of a new head (default: labels.npy's width); find-head: max_seq_length (default: input_ids' width)")
 	saveGraphs := fs.String("save-graphs", "", "also write the training graphs (step.onnx, adamw.onnx) to this folder")
+	recompute := fs.Bool("recompute", false, "recompute each trained transformer layer's forward in the backward pass instead of storing its activations (less memory, about one more forward)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	asJSON := fs.Bool("json", false, "print a machine-readable summary on stdout")
 	if err := cli.ParseFlags(fs, args); err != nil {
@@ -236,7 +237,7 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 		Data: *data, Out: *out, Hyper: h, TTotal: *tTotal, Freeze: *freeze, Dropout: *dropout,
 		Shuffle: *shuffle, Seed: *seed, Loop: loop,
 		Session:    krt.Options{Device: deviceOpt, IntraOpThreads: *threads, Optimization: opt},
-		SaveGraphs: *saveGraphs,
+		SaveGraphs: *saveGraphs, Recompute: *recompute,
 		Init: train.InitSpec{AdapterSize: *adapterSize, AdapterLayers: *adapterLayers,
 			AdapterIntermediate: *adapterInter, Labels: *numLabels}}
 

@@ -43,9 +43,11 @@ func (g *Graph) Composite(out *Value, inputs []*Value, rule func(dy *Value) []*V
 
 // GradOptions configure Gradients.
 type GradOptions struct {
-	// Seed is d(objective)/d(loss), a scalar (nil: 1). A training step
-	// feeds 1/gradient_accumulation_steps here, as the original divides the
-	// loss before backward().
+	// Seed is d(objective)/d(loss), a scalar (nil: 1), or a value of the
+	// loss's shape when differentiating a non-scalar (a vector-Jacobian
+	// product, as a recomputed layer's rule does). A training step feeds
+	// 1/gradient_accumulation_steps here, as the original divides the loss
+	// before backward().
 	Seed *Value
 }
 
@@ -56,8 +58,8 @@ func (g *Graph) Gradients(loss *Value, wrt []*Value, opts GradOptions) ([]*Value
 	if g.err != nil {
 		return nil, g.err
 	}
-	if loss.Rank() != 0 || !loss.DType.isFloat() {
-		return nil, fmt.Errorf("gradients: the loss must be a float scalar, got %v%v", loss.DType, loss.Shape)
+	if !loss.DType.isFloat() || (loss.Rank() != 0 && (opts.Seed == nil || !opts.Seed.Shape.Equal(loss.Shape))) {
+		return nil, fmt.Errorf("gradients: the loss must be a float scalar (or any float value with a seed of its shape), got %v%v", loss.DType, loss.Shape)
 	}
 	// parents: the operands a value's gradient flows to (composites skip
 	// their internals).
@@ -135,7 +137,7 @@ func (g *Graph) Gradients(loss *Value, wrt []*Value, opts GradOptions) ([]*Value
 	fwd := len(g.nodes)
 	for i := fwd - 1; i >= 0; i-- {
 		n := g.nodes[i]
-		if len(n.Outputs) == 1 && n.Outputs[0].comp != nil {
+		if n.Outputs[0].comp != nil {
 			out := n.Outputs[0]
 			dy := grads[out]
 			if dy == nil {

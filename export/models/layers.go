@@ -13,11 +13,35 @@ type builder struct {
 	w *Weights
 	// train, when set, makes the trainable parameters graph inputs.
 	train *trainParams
+	// inits are the initializers already made, by name (a recomputed layer
+	// is built twice from the same weights).
+	inits map[string]*graph.Value
+}
+
+// initializer adds t under name once; later calls return the same value.
+func (b *builder) initializer(name string, t *graph.Tensor) *graph.Value {
+	if v, ok := b.inits[name]; ok {
+		return v
+	}
+	v := b.g.Initializer(name, t)
+	if b.inits == nil {
+		b.inits = map[string]*graph.Value{}
+	}
+	b.inits[name] = v
+	return v
 }
 
 // param adds the tensor under key (shape checked) as an initializer, or as
 // a graph input when it is trained.
 func (b *builder) param(key string, shape ...int) *graph.Value {
+	if v, ok := b.inits[key]; ok {
+		return v
+	}
+	if b.train != nil {
+		if v, ok := b.train.inputs[key]; ok {
+			return v
+		}
+	}
 	t, err := b.w.Tensor(key, shape...)
 	if err != nil {
 		b.g.Fail(err)
@@ -31,7 +55,7 @@ func (b *builder) param(key string, shape ...int) *graph.Value {
 	if v := b.train.input(b.g, key, gt); v != nil {
 		return v
 	}
-	return b.g.Initializer(key, gt)
+	return b.initializer(key, gt)
 }
 
 // linear is PyTorch's Linear(in→out) under prefix: y = x·Wᵀ + b. The
@@ -39,6 +63,20 @@ func (b *builder) param(key string, shape ...int) *graph.Value {
 // transpose at run time; the bias keeps its checkpoint name.
 func (b *builder) linear(x *graph.Value, prefix string, in, out int) *graph.Value {
 	key := prefix + ".weight"
+	if wt, ok := b.inits[key+".T"]; ok { // a frozen Linear built before (recomputation)
+		var y *graph.Value
+		b.g.Within(prefix, func() { y = b.g.Add(b.g.MatMul(x, wt), b.param(prefix+".bias", out)) })
+		return y
+	}
+	if b.train != nil {
+		if w, ok := b.train.inputs[key]; ok {
+			var y *graph.Value
+			b.g.Within(prefix, func() {
+				y = b.g.Add(b.g.MatMul(x, b.g.Transpose(w, 1, 0)), b.param(prefix+".bias", out))
+			})
+			return y
+		}
+	}
 	t, err := b.w.Tensor(key, out, in)
 	if err != nil {
 		b.g.Fail(err)
@@ -58,7 +96,7 @@ func (b *builder) linear(x *graph.Value, prefix string, in, out int) *graph.Valu
 	b.w.release(key)
 	var y *graph.Value
 	b.g.Within(prefix, func() {
-		w := b.g.Initializer(key+".T", &graph.Tensor{DType: graph.Float32, Dims: []int64{int64(in), int64(out)}, Float32: wt})
+		w := b.initializer(key+".T", &graph.Tensor{DType: graph.Float32, Dims: []int64{int64(in), int64(out)}, Float32: wt})
 		y = b.g.Add(b.g.MatMul(x, w), b.param(prefix+".bias", out))
 	})
 	return y
@@ -149,6 +187,36 @@ func (b *builder) bertLayer(x *graph.Value, prefix string, s attnSpec, inter int
 // so the result is rows sel of bertLayer's ([B,P,H]) with the same
 // arithmetic per row. sel nil is bertLayer.
 func (b *builder) bertLayerAt(x, sel *graph.Value, prefix string, s attnSpec, inter int, mask *graph.Value, eps float64) *graph.Value {
+	t := b.train
+	if t == nil || !t.spec.Recompute || t.replaying {
+		return b.bertLayerOnce(x, sel, prefix, s, inter, mask, eps)
+	}
+	params0, sites0 := len(t.order), len(t.dropout)
+	y := b.bertLayerOnce(x, sel, prefix, s, inter, mask, eps)
+	params := append([]*graph.Value(nil), t.order[params0:]...)
+	sites := append([]DropoutSite(nil), t.dropout[sites0:]...)
+	module := t.module
+	inputs := append([]*graph.Value{x}, params...)
+	b.g.Composite(y, inputs, func(dy *graph.Value) []*graph.Value {
+		// Rebuild the layer from x (same weights, same dropout masks) and
+		// differentiate the copy: the first build's activations are not
+		// needed by the backward pass.
+		savedModule := t.module
+		t.replaying, t.replay, t.module = true, sites, module
+		y2 := b.bertLayerOnce(x, sel, prefix, s, inter, mask, eps)
+		t.replaying, t.replay, t.module = false, nil, savedModule
+		grads, err := b.g.Gradients(y2, inputs, graph.GradOptions{Seed: dy})
+		if err != nil {
+			b.g.Fail(err)
+			return nil
+		}
+		return grads
+	})
+	return y
+}
+
+// bertLayerOnce builds one BERT layer (bertLayerAt without recomputation).
+func (b *builder) bertLayerOnce(x, sel *graph.Value, prefix string, s attnSpec, inter int, mask *graph.Value, eps float64) *graph.Value {
 	var a *graph.Value
 	if sel == nil {
 		a, _ = b.attention(x, prefix+".attention", s, mask, eps)

@@ -19,6 +19,11 @@ type TrainSpec struct {
 	// "adapter", "head") of kind "hidden" or "attention"; 0 disables the
 	// site. nil: no dropout anywhere.
 	Dropout func(module, kind string) float64
+	// Recompute makes every transformer layer (RoBERTa's and the
+	// adapters') a composite whose backward re-runs the layer's forward
+	// from its input: only layer inputs are kept for the backward pass,
+	// at the price of one more forward of each trained layer.
+	Recompute bool
 }
 
 // TrainGraph is a training forward pass: the graph (inputs: the task's
@@ -62,6 +67,10 @@ type trainParams struct {
 	initial map[string]*graph.Tensor
 	dropout []DropoutSite
 	module  string // module whose layers are being built ("roberta", "adapter", "head")
+	// replay, while a layer is rebuilt for recomputation, hands out the
+	// dropout sites of its first build in order instead of new ones.
+	replay    []DropoutSite
+	replaying bool
 }
 
 func (t *trainParams) trains(key string) bool {
@@ -97,6 +106,15 @@ func (b *builder) dropout(x *graph.Value, kind string) *graph.Value {
 	p := t.spec.Dropout(t.module, kind)
 	if p <= 0 {
 		return x
+	}
+	if t.replaying {
+		if len(t.replay) == 0 {
+			b.g.Failf("recompute: the rebuilt layer has more dropout sites than the original")
+			return x
+		}
+		d := t.replay[0]
+		t.replay = t.replay[1:]
+		return b.g.Mul(x, d.Input)
 	}
 	name := fmt.Sprintf("dropout/%s/%d", t.module, len(t.dropout))
 	m := b.g.Input(name, x.DType, x.Shape...)
