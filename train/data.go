@@ -43,7 +43,7 @@ func LoadNPY(dir string, inputs []string, labelFloat bool) (*Dataset, error) {
 			if src, ok := oneHotSources[name]; ok {
 				alt := filepath.Join(dir, src+".npy")
 				if oh, err2 := npy.ReadFile(alt); err2 == nil {
-					if a, err = oneHotToIndex(oh); err != nil {
+					if a, err = npy.OneHotToIndex(oh); err != nil {
 						return nil, fmt.Errorf("%s: %w", alt, err)
 					}
 					path = alt
@@ -92,35 +92,6 @@ func unwrapNotExist(err error) error {
 		e = u.Unwrap()
 	}
 	return err
-}
-
-func oneHotToIndex(a *npy.Array) (*npy.Array, error) {
-	if len(a.Shape) != 2 {
-		return nil, fmt.Errorf("one-hot marker vectors must be [N,L], got %v", a.Shape)
-	}
-	v := a.AsFloat64()
-	n, l := a.Shape[0], a.Shape[1]
-	out := make([]int64, n)
-	for i := 0; i < n; i++ {
-		found := -1
-		for j := 0; j < l; j++ {
-			switch x := v[i*l+j]; x {
-			case 0:
-			case 1:
-				if found >= 0 {
-					return nil, fmt.Errorf("row %d is not one-hot (1 at %d and %d)", i, found, j)
-				}
-				found = j
-			default:
-				return nil, fmt.Errorf("row %d is not one-hot (value %v at %d)", i, x, j)
-			}
-		}
-		if found < 0 {
-			return nil, fmt.Errorf("row %d is not one-hot (all zero)", i)
-		}
-		out[i] = int64(found)
-	}
-	return &npy.Array{DType: npy.Int64, Shape: []int{n}, Int64: out}, nil
 }
 
 // Order returns the example order of an epoch: 0..n-1, or a permutation

@@ -244,7 +244,7 @@ func (e *Engine) MicroStep(b Batch, first bool, scale float64) (StepResult, erro
 		if !ok {
 			return StepResult{}, fmt.Errorf("batch has no %q (it has %v)", name, keys(b))
 		}
-		v, err := toORT(t)
+		v, err := runtime.ToORT(t)
 		if err != nil {
 			return StepResult{}, fmt.Errorf("input %s: %w", name, err)
 		}
@@ -402,17 +402,6 @@ func keys(b Batch) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-func toORT(t runtime.Tensor) (ort.Value, error) {
-	shape := ort.NewShape(t.Shape...)
-	switch d := t.Data.(type) {
-	case []float32:
-		return ort.NewTensor(shape, d)
-	case []int64:
-		return ort.NewTensor(shape, d)
-	}
-	return nil, fmt.Errorf("unsupported data %T", t.Data)
 }
 
 // symbolSizes reads batch and seq from the batch's input_ids ([B,L] or

@@ -47,7 +47,7 @@ func newEvaluator(tg *models.TrainGraph, e *Engine, data Data, batch int, o runt
 	}
 	g.Output("loss", g.Unsqueeze(tg.Loss, 0))
 	g.Output("logits", tg.Logits)
-	ev := &evaluator{task: "", data: data, batch: batch, keys: keys, logitsShape: tg.Logits.Shape}
+	ev := &evaluator{data: data, batch: batch, keys: keys, logitsShape: tg.Logits.Shape}
 	for _, in := range tg.Interface.Inputs {
 		if tg.Initial[in.Name] == nil {
 			ev.dataIn = append(ev.dataIn, in.Name)
@@ -94,7 +94,7 @@ func (ev *evaluator) run(ctx context.Context, e *Engine, task models.Task) (map[
 		ins := make([]ort.Value, 0, len(ev.dataIn)+len(ev.keys))
 		var made []ort.Value
 		for _, name := range ev.dataIn {
-			v, err := toORT(b[name])
+			v, err := runtime.ToORT(b[name])
 			if err != nil {
 				return nil, fmt.Errorf("dev input %s: %w", name, err)
 			}
@@ -116,7 +116,6 @@ func (ev *evaluator) run(ctx context.Context, e *Engine, task models.Task) (map[
 		lossT := outs[0].(*ort.Tensor[float32])
 		batchLosses = append(batchLosses, float64(lossT.GetData()[0]))
 		data := append([]float32(nil), lt.GetData()...)
-		shape := lt.GetShape()
 		outs[0].Destroy()
 		outs[1].Destroy()
 		per := len(data) / len(idx)
@@ -151,7 +150,6 @@ func (ev *evaluator) run(ctx context.Context, e *Engine, task models.Task) (map[
 				hot = append(hot, row)
 			}
 		}
-		_ = shape
 	}
 	out := map[string]float64{"loss": metrics.CombineLosses(batchLosses, false)}
 	switch task {

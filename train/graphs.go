@@ -1,7 +1,6 @@
 package train
 
 import (
-	"fmt"
 	"math"
 	"strings"
 
@@ -258,5 +257,3 @@ func adamScalars(lr, beta1, beta2, wd float64, t int) (stepSize, lrDecay float32
 	bc2 := 1 - math.Pow(beta2, float64(t))
 	return float32(lr * math.Sqrt(bc2) / bc1), float32(lr * wd)
 }
-
-func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }

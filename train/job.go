@@ -10,9 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/export/checkpoint"
@@ -297,16 +297,12 @@ func (j *job) run(ctx context.Context, obs Observer) (*Result, error) {
 	}
 	j.res.Log = filepath.Join(o.Out, "log.jsonl")
 	j.res.Curves = filepath.Join(o.Out, "curves.svg")
-	logf, err := j.openLog()
+	logf, history, err := j.openLog()
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
 	bw := bufio.NewWriter(logf)
-	var history []UpdateLog
-	if err := readLog(j.res.Log, &history); err != nil {
-		return nil, err
-	}
 	lastSaved := j.state.Position.Updates
 	var lastPos *Position
 	sum, runErr := Run(ctx, j.e, j.data, j.plan, Hooks{OnUpdate: func(u UpdateLog) error {
@@ -577,13 +573,15 @@ func (j *job) drawCurves(history []UpdateLog) {
 }
 
 // openLog opens log.jsonl: truncated for a new run, cut after the resumed
-// update for a resumed one.
-func (j *job) openLog() (*os.File, error) {
+// update for a resumed one, whose kept updates it returns (for the curves).
+func (j *job) openLog() (*os.File, []UpdateLog, error) {
 	path := j.res.Log
 	if j.o.Resume == "" {
-		return os.Create(path)
+		f, err := os.Create(path)
+		return f, nil, err
 	}
 	var keep []byte
+	var history []UpdateLog
 	if f, err := os.Open(path); err == nil {
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 1<<20), 1<<26)
@@ -591,31 +589,16 @@ func (j *job) openLog() (*os.File, error) {
 			var u UpdateLog
 			if json.Unmarshal(sc.Bytes(), &u) == nil && u.Step <= j.state.Position.Updates {
 				keep = append(append(keep, sc.Bytes()...), '\n')
+				history = append(history, u)
 			}
 		}
 		f.Close()
 	}
 	if err := atomicfile.WriteFile(path, keep); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
-}
-
-func readLog(path string, out *[]UpdateLog) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for sc.Scan() {
-		var u UpdateLog
-		if err := json.Unmarshal(sc.Bytes(), &u); err == nil {
-			*out = append(*out, u)
-		}
-	}
-	return nil
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	return f, history, err
 }
 
 func (j *job) readState(dir string) error {
@@ -689,7 +672,10 @@ func findResume(out, resume string) (string, error) {
 // replaceTensor puts t's data under key (shapes must agree).
 func replaceTensor(w *models.Weights, key string, t *checkpoint.Tensor) error {
 	old := w.Get(key)
-	if old == nil || !strings.EqualFold(fmt.Sprint(old.Shape), fmt.Sprint(t.Shape)) {
+	if old == nil {
+		return fmt.Errorf("resume: the model has no %s", key)
+	}
+	if !slices.Equal(old.Shape, t.Shape) {
 		return fmt.Errorf("resume: %s has shape %v in the checkpoint, %v in the model", key, t.Shape, old.Shape)
 	}
 	old.Data = t.Data

@@ -26,24 +26,6 @@ func run(t *testing.T, o train.Options) (*train.Result, []train.UpdateLog) {
 	return res, logs
 }
 
-// checkpointBytes reads every file of a checkpoint folder.
-func checkpointBytes(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[e.Name()] = b
-	}
-	return out
-}
-
 func sameBytes(a, b map[string][]byte) bool {
 	if len(a) != len(b) {
 		return false
@@ -65,7 +47,7 @@ func TestStandardLoop(t *testing.T) {
 		std.Loop, std.Out = train.LoopStandard, t.TempDir()
 		ru, lu := run(t, up)
 		rs, ls := run(t, std)
-		a, b := checkpointBytes(t, ru.Checkpoint), checkpointBytes(t, rs.Checkpoint)
+		a, b := traintest.CheckpointFiles(t, ru.Checkpoint), traintest.CheckpointFiles(t, rs.Checkpoint)
 		delete(a, "trainer_state.json") // records the loop kind
 		delete(b, "trainer_state.json")
 		if !sameBytes(a, b) {
@@ -124,10 +106,10 @@ func TestDropoutAndThreadsDeterministic(t *testing.T) {
 	rb, _ := run(t, b)
 	rc, _ := run(t, c)
 	_, ld := run(t, d)
-	if !sameBytes(checkpointBytes(t, ra.Checkpoint), checkpointBytes(t, rb.Checkpoint)) {
+	if !sameBytes(traintest.CheckpointFiles(t, ra.Checkpoint), traintest.CheckpointFiles(t, rb.Checkpoint)) {
 		t.Error("1 and 2 threads give different checkpoints with the same seed")
 	}
-	if sameBytes(checkpointBytes(t, ra.Checkpoint), checkpointBytes(t, rc.Checkpoint)) {
+	if sameBytes(traintest.CheckpointFiles(t, ra.Checkpoint), traintest.CheckpointFiles(t, rc.Checkpoint)) {
 		t.Error("another seed gives the same checkpoint: the dropout masks do not depend on the seed")
 	}
 	if la[0].Loss == ld[0].Loss {

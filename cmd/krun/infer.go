@@ -179,7 +179,7 @@ and outputs without running it. Checking a kadapter-tiny folder from outside:
 		}
 		if len(in.Shape) == 1 && in.DType == "int64" && len(a.Shape) == 2 && (a.DType == npy.Float32 || a.DType == npy.Float64) {
 			// The original's one-hot marker vectors [B,L] feed index inputs [B].
-			if a, err = rtOneHotToIndex(a); err != nil {
+			if a, err = npy.OneHotToIndex(a); err != nil {
 				return fmt.Errorf("%s (one-hot for %s): %w", p, in.Name, err)
 			}
 		}
@@ -219,31 +219,6 @@ and outputs without running it. Checking a kadapter-tiny folder from outside:
 		fmt.Fprintf(env.Stdout, "%s\t%s\t%v\n", o.File, o.DType, o.Shape)
 	}
 	return nil
-}
-
-// rtOneHotToIndex turns one-hot rows [B,L] (the original's marker vectors,
-// e.g. subj_special_start_id) into int64 indices [B]. A row must hold a
-// single 1 and zeros elsewhere.
-func rtOneHotToIndex(a *npy.Array) (*npy.Array, error) {
-	v := a.AsFloat64()
-	B, L := a.Shape[0], a.Shape[1]
-	out := &npy.Array{DType: npy.Int64, Shape: []int{B}, Int64: make([]int64, B)}
-	for b := 0; b < B; b++ {
-		at := -1
-		for l := 0; l < L; l++ {
-			switch x := v[b*L+l]; {
-			case x == 1 && at < 0:
-				at = l
-			case x != 0:
-				return nil, fmt.Errorf("row %d is not one-hot (value %v at %d)", b, x, l)
-			}
-		}
-		if at < 0 {
-			return nil, fmt.Errorf("row %d has no 1", b)
-		}
-		out.Int64[b] = int64(at)
-	}
-	return out, nil
 }
 
 // rtShape renders a shape with "?" for dynamic dimensions: [?,?,42].

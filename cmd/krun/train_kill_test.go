@@ -60,7 +60,7 @@ func TestTrainKillAndResume(t *testing.T) {
 		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
 	}
 	final := "checkpoint-20"
-	want := checkpointFiles(t, filepath.Join(ref, final))
+	want := traintest.CheckpointFiles(t, filepath.Join(ref, final))
 
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
@@ -108,7 +108,7 @@ func TestTrainKillAndResume(t *testing.T) {
 			if code, stderr := run(args(out, "--resume")); code != 0 {
 				t.Fatalf("resumed run: exit %d: %s", code, stderr)
 			}
-			got := checkpointFiles(t, filepath.Join(out, final))
+			got := traintest.CheckpointFiles(t, filepath.Join(out, final))
 			if len(got) != len(want) {
 				t.Fatalf("resumed checkpoint has files %v, uninterrupted %v", keysOf(got), keysOf(want))
 			}
@@ -119,23 +119,6 @@ func TestTrainKillAndResume(t *testing.T) {
 			}
 		})
 	}
-}
-
-func checkpointFiles(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[e.Name()] = b
-	}
-	return out
 }
 
 func keysOf(m map[string][]byte) []string {

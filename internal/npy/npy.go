@@ -355,3 +355,31 @@ func WriteFile(path string, a *Array) error {
 	}
 	return nil
 }
+
+// OneHotToIndex turns one-hot rows [N,L] (the original K-Adapter's marker
+// vectors, e.g. subj_special_start_id) into int64 indices [N]. A row must
+// hold a single 1 and zeros elsewhere.
+func OneHotToIndex(a *Array) (*Array, error) {
+	if len(a.Shape) != 2 {
+		return nil, fmt.Errorf("one-hot marker vectors must be [N,L], got %v", a.Shape)
+	}
+	v := a.AsFloat64()
+	n, l := a.Shape[0], a.Shape[1]
+	out := &Array{DType: Int64, Shape: []int{n}, Int64: make([]int64, n)}
+	for b := 0; b < n; b++ {
+		at := -1
+		for j := 0; j < l; j++ {
+			switch x := v[b*l+j]; {
+			case x == 1 && at < 0:
+				at = j
+			case x != 0:
+				return nil, fmt.Errorf("row %d is not one-hot (value %v at %d)", b, x, j)
+			}
+		}
+		if at < 0 {
+			return nil, fmt.Errorf("row %d has no 1", b)
+		}
+		out.Int64[b] = int64(at)
+	}
+	return out, nil
+}

@@ -354,3 +354,21 @@ func keySet(c map[string]*checkpoint.Tensor) string {
 	sort.Strings(ks)
 	return fmt.Sprintf("%d keys %v", len(ks), ks)
 }
+
+// CheckpointFiles reads every file of a checkpoint folder, by name.
+func CheckpointFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = b
+	}
+	return out
+}
