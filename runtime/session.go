@@ -66,6 +66,39 @@ type Options struct {
 	// the CPU execution provider instead of the requested device
 	// (session.disable_cpu_ep_fallback). Ignored on the CPU device.
 	DisableCPUFallback bool
+	// NoMemPattern turns ONNX Runtime's memory pattern off. The pattern
+	// plans one block for all of a run's tensors from the first run and
+	// allocates it from the second on, while the arena keeps the first
+	// run's chunks: a graph with large activations (a training step) holds
+	// them twice. Without it, the arena reuses its chunks.
+	NoMemPattern bool
+	// Config are extra session configuration entries
+	// (AddSessionConfigEntry), applied after kadapter's own; the
+	// environment variable KADAPTER_ORT_CONFIG adds more, as
+	// "key=value,key=value".
+	Config map[string]string
+}
+
+// ConfigAllowSpinning is ONNX Runtime's intra-op spinning switch ("0":
+// idle worker threads sleep instead of spinning between kernels).
+const ConfigAllowSpinning = "session.intra_op.allow_spinning"
+
+// configEntries returns the session config entries for o.
+func configEntries(o Options) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range o.Config {
+		out[k] = v
+	}
+	if env := strings.TrimSpace(os.Getenv("KADAPTER_ORT_CONFIG")); env != "" {
+		for _, kv := range strings.Split(env, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok || k == "" {
+				return nil, fmt.Errorf("KADAPTER_ORT_CONFIG: %q is not key=value", kv)
+			}
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 // IOInfo describes one graph input or output.
@@ -161,6 +194,20 @@ func newSessionOptions(o Options) (*ort.SessionOptions, error) {
 	if o.Device.CUDA && o.DisableCPUFallback {
 		if err := so.AddSessionConfigEntry(ConfigDisableCPUFallback, "1"); err != nil {
 			return fail(err)
+		}
+	}
+	if o.NoMemPattern {
+		if err := so.SetMemPattern(false); err != nil {
+			return fail(cleanORT(err))
+		}
+	}
+	entries, err := configEntries(o)
+	if err != nil {
+		return fail(err)
+	}
+	for _, k := range sortedKeys(entries) {
+		if err := so.AddSessionConfigEntry(k, entries[k]); err != nil {
+			return fail(fmt.Errorf("session config %s=%s: %w", k, entries[k], cleanORT(err)))
 		}
 	}
 	if err := appendDevice(so, o.Device, o.CUDA); err != nil {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -275,4 +276,40 @@ func FuzzReadInterface(f *testing.F) {
 		}
 		ReadInterface(p) // must not panic or hang
 	})
+}
+
+func TestConfigEntries(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts Options
+		env  string
+		want map[string]string
+		bad  bool
+	}{
+		{name: "none", want: map[string]string{}},
+		{name: "options", opts: Options{Config: map[string]string{"session.intra_op.allow_spinning": "0"}},
+			want: map[string]string{"session.intra_op.allow_spinning": "0"}},
+		{name: "environment adds and overrides", opts: Options{Config: map[string]string{"a": "1"}}, env: "a=2, b=3",
+			want: map[string]string{"a": "2", "b": "3"}},
+		{name: "value may hold =", env: "k=x=y", want: map[string]string{"k": "x=y"}},
+		{name: "not key=value", env: "novalue", bad: true},
+		{name: "empty key", env: "=1", bad: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("KADAPTER_ORT_CONFIG", c.env)
+			got, err := configEntries(c.opts)
+			if c.bad {
+				if err == nil || !strings.Contains(err.Error(), "KADAPTER_ORT_CONFIG") {
+					t.Fatalf("want an error naming KADAPTER_ORT_CONFIG, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+		})
+	}
 }

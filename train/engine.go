@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -15,33 +16,55 @@ import (
 	"github.com/kadapter/kadapter/runtime"
 )
 
-// Engine runs training steps: one ONNX Runtime session for the step graph
-// (forward, loss, backward, accumulation, upstream clipping) and one for
-// the optimizer graph (standard-loop clipping, AdamW). Parameters,
-// accumulated gradients and Adam's moments live in Go-allocated buffers
-// wrapped once as ONNX Runtime tensors; each run reads one set and writes
-// the other (double buffering), so nothing is copied between steps: only
-// the batch and a few scalars are made per run.
+// Engine runs training steps with three ONNX Runtime sessions: the step
+// graph (forward, loss, backward, accumulation, upstream clipping), the
+// standard loop's clip graph (group norms and factors, once per update)
+// and AdamW over one flat chunk of parameters.
+//
+// The trained state lives in four flat Go-allocated buffers (parameters,
+// accumulated gradients and Adam's two moments) laid out parameter after
+// parameter, grouped by clip group and weight decay so that AdamW sees a
+// few contiguous segments. The buffers are wrapped once as ONNX Runtime
+// tensors: one view per parameter (the step graph's parameter inputs and
+// gradient outputs) and one view per optimizer chunk. Every run writes in
+// place — the step adds into the gradient it reads, AdamW writes the
+// parameter and moments it reads — so the state is held once (four
+// copies of the trained parameters' size, as torch holds parameter,
+// gradient and two moments) and nothing is copied between steps: only the
+// batch and a few scalars are made per run.
 type Engine struct {
-	params  []*Param
-	unused  []string
-	dropout []models.DropoutSite
-	groups  []string // groups whose norms a step or update reports
-	clipIn  string   // "step", "optimizer" or ""
+	params     []*Param
+	unused     []string
+	dropout    []models.DropoutSite
+	groups     []string // groups whose norms a step or update reports
+	clipIn     string   // "step", "optimizer" or ""
+	accumulate bool
+	// normsAtUpdate: the step clips (standard loop, one micro-batch per
+	// update) but the norms are reported by Update.
+	normsAtUpdate bool
+	lastNorms     map[string]float64
 
-	step, opt *ort.DynamicAdvancedSession
-	stepIn    []string // data inputs, then the engine's own
-	dataIn    []string
-	optIn     []string
+	step, clip, opt *ort.DynamicAdvancedSession
+	stepIn          []string // data inputs, then the engine's own
+	dataIn          []string
 
-	// state[k][i]: buffer set k (0/1) of parameter i.
-	p, m, v, acc [2][]*ort.Tensor[float32]
-	cur, gcur    int
+	// state[k]: flat buffer k (statePar, stateGrad, stateAvg, stateAvgSq);
+	// param i occupies [off[i], off[i]+n).
+	state  [4][]float32
+	off    []int
+	pT, gT []*ort.Tensor[float32] // per-parameter views of the state
+	// frozen are the frozen weights, graph inputs of the step and dev
+	// graphs wrapped once over the caller's tensors (no copy).
+	frozen     []*ort.Tensor[float32]
+	frozenKeys []string
+	chunks     []chunk
 
-	scale, keep, stepSize, lrDecay *ort.Tensor[float32]
-	loss                           *ort.Tensor[float32]
-	stepNorms, optNorms            []*ort.Tensor[float32]
-	stepNormNames, optNormNames    []string
+	scale, keep, stepSize, loss *ort.Tensor[float32]
+	decayOn, decayOff, one      *ort.Tensor[float32]
+	coef                        map[string]*ort.Tensor[float32] // clip factor per group (standard loop)
+	stepNorms, clipNorms        []*ort.Tensor[float32]
+	stepNormNames, clipNames    []string
+	clipGrads                   []int // the clip graph's inputs: parameter indices
 
 	beta1, beta2, wd float64
 	seed             uint64
@@ -49,10 +72,37 @@ type Engine struct {
 	updates          int
 }
 
+// The flat state buffers.
+const (
+	statePar = iota
+	stateGrad
+	stateAvg
+	stateAvgSq
+)
+
+// chunkElems bounds an optimizer chunk (4 MiB of float32 per array): the
+// AdamW graph's temporaries are of this size whatever the model's.
+const chunkElems = 1 << 20
+
+// align pads each parameter's offset in the flat buffers (64 bytes).
+const align = 16
+
+// chunk is one AdamW run: views of the four state buffers over a range
+// of parameters sharing a clip group and a weight-decay rule.
+type chunk struct {
+	p, g, m, v *ort.Tensor[float32]
+	decay      bool
+	group      string
+}
+
 // EngineConfig configures NewEngine.
 type EngineConfig struct {
 	// Session are ONNX Runtime's options (threads, optimization, device).
 	Session runtime.Options
+	// Accumulation is the number of micro-batches per update: above 1 the
+	// step graph adds each micro-batch's gradient to the accumulated one;
+	// at 1 it writes the gradient alone (no extra pass over it).
+	Accumulation int
 	// ClipInStep clips after every micro-batch (upstream loop); otherwise
 	// clipping (if MaxGradNorm > 0) happens once per update.
 	ClipInStep bool
@@ -65,36 +115,32 @@ type EngineConfig struct {
 	Beta1, Beta2, Eps, WeightDecay float64
 	// Seed drives the dropout masks.
 	Seed uint64
-	// SaveGraphs, when set, receives step.onnx and adamw.onnx.
+	// SaveGraphs, when set, receives step.onnx, clip.onnx and adamw.onnx.
 	SaveGraphs string
 }
 
-// NewEngine builds the step and optimizer graphs of tg and opens their
-// sessions with the parameters at their initial values and zero moments.
+// NewEngine builds the step, clip and optimizer graphs of tg and opens
+// their sessions with the parameters at their initial values and zero
+// moments.
 func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 	if err := runtime.Init(); err != nil {
 		return nil, err
 	}
 	clip := c.MaxGradNorm > 0 && len(c.GroupOrder) > 0
-	st, err := buildStep(tg, c.GroupOf, clip && c.ClipInStep, c.GroupOrder, c.MaxGradNorm)
+	// With one micro-batch per update, clipping once per update is
+	// clipping after the micro-batch: the step does it (one pass fewer
+	// over the gradients, and both loops round alike).
+	stepClips := clip && (c.ClipInStep || c.Accumulation <= 1)
+	st, err := buildStep(tg, c.GroupOf, c.Accumulation > 1, stepClips, c.GroupOrder, c.MaxGradNorm)
 	if err != nil {
 		return nil, fmt.Errorf("training step graph: %w", err)
 	}
 	if len(st.params) == 0 {
 		return nil, fmt.Errorf("nothing to train: no trained parameter gets a gradient")
 	}
-	og, optGroups, err := buildOptimizer(st.params, c.Beta1, c.Beta2, c.Eps, clip && !c.ClipInStep, c.GroupOrder, c.MaxGradNorm)
-	if err != nil {
-		return nil, fmt.Errorf("optimizer graph: %w", err)
-	}
-	e := &Engine{params: st.params, unused: st.unused, dropout: st.dropout, beta1: c.Beta1, beta2: c.Beta2,
-		wd: c.WeightDecay, seed: c.Seed, dataIn: st.inputs}
-	switch {
-	case clip && c.ClipInStep:
-		e.clipIn, e.groups = "step", st.groups
-	case clip:
-		e.clipIn, e.groups = "optimizer", optGroups
-	}
+	e := &Engine{unused: st.unused, dropout: st.dropout, beta1: c.Beta1, beta2: c.Beta2,
+		wd: c.WeightDecay, seed: c.Seed, dataIn: st.inputs, accumulate: st.accumulate}
+	e.params = flatOrder(st.params, c.GroupOrder)
 	if err := e.allocate(); err != nil {
 		e.Close()
 		return nil, err
@@ -104,14 +150,36 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 	for _, d := range st.dropout {
 		e.stepIn = append(e.stepIn, d.Input.Name())
 	}
-	e.stepIn = append(e.stepIn, inLossScale, inAccKeep)
+	e.stepIn = append(e.stepIn, inLossScale)
+	if e.accumulate {
+		e.stepIn = append(e.stepIn, inAccKeep)
+	}
 	for _, p := range e.params {
-		e.stepIn = append(e.stepIn, p.Key, gradIn+p.Key)
+		e.stepIn = append(e.stepIn, p.Key)
+		if e.accumulate {
+			e.stepIn = append(e.stepIn, gradIn+p.Key)
+		}
+	}
+	for _, v := range tg.Frozen {
+		t, err := newTensor(tg.Initial[v.Name()].Dims, tg.Initial[v.Name()].Float32)
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.frozen = append(e.frozen, t)
+		e.frozenKeys = append(e.frozenKeys, v.Name())
+		e.stepIn = append(e.stepIn, v.Name())
 	}
 	stepOut := []string{outLoss}
 	for _, name := range st.groups {
 		stepOut = append(stepOut, normOut+name)
 		e.stepNormNames = append(e.stepNormNames, name)
+		t, err := newTensor([]int64{1}, []float32{0})
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.stepNorms = append(e.stepNorms, t)
 	}
 	for _, p := range e.params {
 		stepOut = append(stepOut, gradOut+p.Key)
@@ -120,25 +188,72 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 		e.Close()
 		return nil, fmt.Errorf("training step graph: %w", err)
 	}
-	e.optIn = []string{inStepSize, inLRDecay}
-	for _, p := range e.params {
-		e.optIn = append(e.optIn, gradOpt+p.Key, paramIn+p.Key, momIn+p.Key, velIn+p.Key)
+	switch {
+	case clip && c.ClipInStep:
+		e.clipIn, e.groups = "step", st.groups
+	case stepClips:
+		e.clipIn, e.groups, e.normsAtUpdate = "optimizer", st.groups, true
+	case clip:
+		// The clip graph reads the gradients in the step's order (the
+		// order of the norm's sum).
+		cg, groups, err := buildClip(st.params, c.GroupOrder, c.MaxGradNorm)
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("clip graph: %w", err)
+		}
+		e.clipIn, e.groups, e.clipNames = "optimizer", groups, groups
+		var in, out []string
+		for _, p := range st.params {
+			in = append(in, gradOpt+p.Key)
+		}
+		for _, name := range groups {
+			out = append(out, normOut+name, coefOut+name)
+		}
+		if e.clip, err = openSession(cg, in, out, c.Session, c.SaveGraphs, "clip.onnx"); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("clip graph: %w", err)
+		}
+		e.clipOrder(st.params)
 	}
-	var optOut []string
-	for _, name := range optGroups {
-		optOut = append(optOut, normOut+name)
-		e.optNormNames = append(e.optNormNames, name)
+	og, err := buildAdamW(c.Beta1, c.Beta2, c.Eps)
+	if err != nil {
+		return nil, fmt.Errorf("optimizer graph: %w", err)
 	}
-	for _, p := range e.params {
-		optOut = append(optOut, paramOut+p.Key, momOut+p.Key, velOut+p.Key)
-	}
-	if e.opt, err = openSession(og, e.optIn, optOut, c.Session, c.SaveGraphs, "adamw.onnx"); err != nil {
+	optIn := []string{gradOpt + "chunk", paramIn + "chunk", momIn + "chunk", velIn + "chunk", inStepSize, inLRDecay, inClip}
+	optOut := []string{paramOut + "chunk", momOut + "chunk", velOut + "chunk"}
+	if e.opt, err = openSession(og, optIn, optOut, c.Session, c.SaveGraphs, "adamw.onnx"); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("optimizer graph: %w", err)
 	}
 	return e, nil
 }
 
+// flatOrder returns params grouped by clip group (in groupOrder, unknown
+// groups last) and, within a group, decayed before undecayed, otherwise
+// in their order: each (group, decay) run is one contiguous segment of
+// the flat buffers.
+func flatOrder(params []*Param, groupOrder []string) []*Param {
+	rank := map[string]int{}
+	for i, g := range groupOrder {
+		rank[g] = i
+	}
+	key := func(p *Param) int {
+		r, ok := rank[p.Group]
+		if !ok {
+			r = len(groupOrder)
+		}
+		if !p.Decay {
+			return 2*r + 1
+		}
+		return 2 * r
+	}
+	out := append([]*Param(nil), params...)
+	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	return out
+}
+
+// openSession opens a session on g. Training graphs carry no weights
+// (trained and frozen ones are inputs), so the model goes through memory.
 func openSession(g *graph.Graph, in, out []string, o runtime.Options, saveDir, name string) (*ort.DynamicAdvancedSession, error) {
 	for _, name := range out {
 		if g.OutputValue(name) == nil {
@@ -166,13 +281,17 @@ func openSession(g *graph.Graph, in, out []string, o runtime.Options, saveDir, n
 		return nil, err
 	}
 	defer so.Destroy()
-	return ort.NewDynamicAdvancedSessionWithONNXData(buf.Bytes(), in, out, so)
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(buf.Bytes(), in, out, so)
+	return sess, err
 }
 
 func newTensor(dims []int64, data []float32) (*ort.Tensor[float32], error) {
 	return ort.NewTensor(ort.NewShape(dims...), data)
 }
 
+// allocate lays the parameters out in the flat buffers, copies their
+// initial values in (dropping the engine's reference to them) and makes
+// the views.
 func (e *Engine) allocate() error {
 	var err error
 	mk := func(dims []int64, data []float32) *ort.Tensor[float32] {
@@ -183,30 +302,65 @@ func (e *Engine) allocate() error {
 		t, err = newTensor(dims, data)
 		return t
 	}
-	for _, p := range e.params {
+	total := 0
+	e.off = make([]int, len(e.params))
+	for i, p := range e.params {
+		e.off[i] = total
+		total += (p.NumElements() + align - 1) / align * align
+	}
+	for k := range e.state {
+		e.state[k] = make([]float32, total)
+	}
+	for i, p := range e.params {
 		n := p.NumElements()
-		for k := 0; k < 2; k++ {
-			pd := make([]float32, n)
-			if k == 0 {
-				copy(pd, p.Initial)
-			}
-			e.p[k] = append(e.p[k], mk(p.Dims, pd))
-			e.m[k] = append(e.m[k], mk(p.Dims, make([]float32, n)))
-			e.v[k] = append(e.v[k], mk(p.Dims, make([]float32, n)))
-			e.acc[k] = append(e.acc[k], mk(p.Dims, make([]float32, n)))
+		copy(e.state[statePar][e.off[i]:e.off[i]+n], p.Initial)
+		p.Initial = nil
+		e.pT = append(e.pT, mk(p.Dims, e.state[statePar][e.off[i]:e.off[i]+n]))
+		e.gT = append(e.gT, mk(p.Dims, e.state[stateGrad][e.off[i]:e.off[i]+n]))
+	}
+	// Chunks: each segment of equal (group, decay), cut at chunkElems.
+	for i := 0; i < len(e.params); {
+		j := i
+		for j < len(e.params) && e.params[j].Group == e.params[i].Group && e.params[j].Decay == e.params[i].Decay {
+			j++
 		}
+		start, end := e.off[i], e.off[j-1]+e.params[j-1].NumElements()
+		for a := start; a < end; a += chunkElems {
+			b := min(a+chunkElems, end)
+			view := func(k int) *ort.Tensor[float32] { return mk([]int64{int64(b - a)}, e.state[k][a:b]) }
+			e.chunks = append(e.chunks, chunk{p: view(statePar), g: view(stateGrad), m: view(stateAvg), v: view(stateAvgSq),
+				decay: e.params[i].Decay, group: e.params[i].Group})
+		}
+		i = j
 	}
 	one := []int64{1}
 	e.scale = mk(one, []float32{1})
 	e.keep = mk(one, []float32{0})
 	e.stepSize = mk(one, []float32{0})
-	e.lrDecay = mk(one, []float32{0})
+	e.decayOn = mk(one, []float32{0})
+	e.decayOff = mk(one, []float32{0})
+	e.one = mk(one, []float32{1})
 	e.loss = mk(one, []float32{0})
-	for range e.groups {
-		e.stepNorms = append(e.stepNorms, mk(one, []float32{0}))
-		e.optNorms = append(e.optNorms, mk(one, []float32{0}))
-	}
 	return err
+}
+
+// clipOrder makes the standard loop's per-group norm and factor tensors.
+func (e *Engine) clipOrder(stepOrder []*Param) {
+	e.coef = map[string]*ort.Tensor[float32]{}
+	for _, name := range e.clipNames {
+		n, _ := newTensor([]int64{1}, []float32{0})
+		c, _ := newTensor([]int64{1}, []float32{1})
+		e.clipNorms = append(e.clipNorms, n)
+		e.coef[name] = c
+	}
+	byKey := map[string]int{}
+	for i, p := range e.params {
+		byKey[p.Key] = i
+	}
+	e.clipGrads = make([]int, len(stepOrder))
+	for i, p := range stepOrder {
+		e.clipGrads[i] = byKey[p.Key]
+	}
 }
 
 // Batch is one micro-batch: a tensor per data input (the task's inputs and
@@ -226,6 +380,9 @@ type StepResult struct {
 // first micro-batch of an update (first) starts from zero. scale is the
 // loss factor (1/accumulation).
 func (e *Engine) MicroStep(b Batch, first bool, scale float64) (StepResult, error) {
+	if !first && !e.accumulate {
+		return StepResult{}, fmt.Errorf("engine built for one micro-batch per update (EngineConfig.Accumulation)")
+	}
 	e.scale.GetData()[0] = float32(scale)
 	if first {
 		e.keep.GetData()[0] = 0
@@ -265,22 +422,29 @@ func (e *Engine) MicroStep(b Batch, first bool, scale float64) (StepResult, erro
 			ins = append(ins, v)
 		}
 	}
-	ins = append(ins, e.scale, e.keep)
-	src, dst := e.gcur, 1-e.gcur
+	ins = append(ins, e.scale)
+	if e.accumulate {
+		ins = append(ins, e.keep)
+	}
 	for i := range e.params {
-		ins = append(ins, e.p[e.cur][i], e.acc[src][i])
+		ins = append(ins, e.pT[i])
+		if e.accumulate {
+			ins = append(ins, e.gT[i]) // read and written in place
+		}
+	}
+	for _, t := range e.frozen {
+		ins = append(ins, t)
 	}
 	outs := []ort.Value{e.loss}
-	for _, t := range e.stepNorms[:len(e.stepNormNames)] {
+	for _, t := range e.stepNorms {
 		outs = append(outs, t)
 	}
 	for i := range e.params {
-		outs = append(outs, e.acc[dst][i])
+		outs = append(outs, e.gT[i])
 	}
 	if err := e.step.Run(ins, outs); err != nil {
 		return StepResult{}, fmt.Errorf("training step: %w", err)
 	}
-	e.gcur = dst
 	e.micro++
 	res := StepResult{Loss: float64(e.loss.GetData()[0])}
 	if len(e.stepNormNames) > 0 {
@@ -289,38 +453,52 @@ func (e *Engine) MicroStep(b Batch, first bool, scale float64) (StepResult, erro
 			res.Norms[name] = float64(e.stepNorms[i].GetData()[0])
 		}
 	}
+	if e.normsAtUpdate {
+		e.lastNorms, res.Norms = res.Norms, nil
+	}
 	return res, nil
 }
 
 // Update applies AdamW with learning rate lr to the accumulated gradient
-// (update number t is counted by the engine, starting at 1) and returns
-// the clip groups' norms when the optimizer clips (standard loop).
+// (update number t is counted by the engine, starting at 1), chunk by
+// chunk and in place, and returns the clip groups' norms when the
+// optimizer clips (standard loop).
 func (e *Engine) Update(lr float64) (map[string]float64, error) {
 	e.updates++
 	ss, ld := adamScalars(lr, e.beta1, e.beta2, e.wd, e.updates)
-	e.stepSize.GetData()[0], e.lrDecay.GetData()[0] = ss, ld
-	src, dst := e.cur, 1-e.cur
-	ins := []ort.Value{e.stepSize, e.lrDecay}
-	for i := range e.params {
-		ins = append(ins, e.acc[e.gcur][i], e.p[src][i], e.m[src][i], e.v[src][i])
+	e.stepSize.GetData()[0], e.decayOn.GetData()[0] = ss, ld
+	var norms map[string]float64
+	if e.normsAtUpdate {
+		norms, e.lastNorms = e.lastNorms, nil
 	}
-	var outs []ort.Value
-	for _, t := range e.optNorms[:len(e.optNormNames)] {
-		outs = append(outs, t)
+	if e.clip != nil {
+		ins := make([]ort.Value, len(e.clipGrads))
+		for i, k := range e.clipGrads {
+			ins[i] = e.gT[k]
+		}
+		var outs []ort.Value
+		for i, name := range e.clipNames {
+			outs = append(outs, e.clipNorms[i], e.coef[name])
+		}
+		if err := e.clip.Run(ins, outs); err != nil {
+			return nil, fmt.Errorf("gradient clipping: %w", err)
+		}
+		norms = map[string]float64{}
+		for i, name := range e.clipNames {
+			norms[name] = float64(e.clipNorms[i].GetData()[0])
+		}
 	}
-	for i := range e.params {
-		outs = append(outs, e.p[dst][i], e.m[dst][i], e.v[dst][i])
-	}
-	if err := e.opt.Run(ins, outs); err != nil {
-		return nil, fmt.Errorf("optimizer: %w", err)
-	}
-	e.cur = dst
-	if len(e.optNormNames) == 0 {
-		return nil, nil
-	}
-	norms := map[string]float64{}
-	for i, name := range e.optNormNames {
-		norms[name] = float64(e.optNorms[i].GetData()[0])
+	for _, c := range e.chunks {
+		decay, coef := e.decayOff, e.one
+		if c.decay {
+			decay = e.decayOn
+		}
+		if t := e.coef[c.group]; t != nil {
+			coef = t
+		}
+		if err := e.opt.Run([]ort.Value{c.g, c.p, c.m, c.v, e.stepSize, decay, coef}, []ort.Value{c.p, c.m, c.v}); err != nil {
+			return nil, fmt.Errorf("optimizer: %w", err)
+		}
 	}
 	return norms, nil
 }
@@ -335,7 +513,7 @@ func (e *Engine) Restore(values, m, v map[string][]float32, updates, micro int) 
 			name string
 			m    map[string][]float32
 			dst  []float32
-		}{{"parameter", values, e.p[e.cur][i].GetData()}, {"exp_avg", m, e.m[e.cur][i].GetData()}, {"exp_avg_sq", v, e.v[e.cur][i].GetData()}} {
+		}{{"parameter", values, e.Value(i)}, {"exp_avg", m, e.slice(stateAvg, i)}, {"exp_avg_sq", v, e.slice(stateAvgSq, i)}} {
 			d, ok := src.m[p.Key]
 			if !ok || len(d) != n {
 				return fmt.Errorf("%s of %s: missing or of the wrong size (%d values, want %d)", src.name, p.Key, len(d), n)
@@ -347,17 +525,25 @@ func (e *Engine) Restore(values, m, v map[string][]float32, updates, micro int) 
 	return nil
 }
 
-// Params returns the trained parameters (their current values, shared
-// with the engine: copy before the next update).
+func (e *Engine) slice(k, i int) []float32 {
+	return e.state[k][e.off[i] : e.off[i]+e.params[i].NumElements()]
+}
+
+// Params returns the trained parameters, in the engine's order.
 func (e *Engine) Params() []*Param { return e.params }
 
-// Value returns the current value of parameter i.
-func (e *Engine) Value(i int) []float32 { return e.p[e.cur][i].GetData() }
+// Value returns the current value of parameter i (the engine's own
+// buffer: it changes with the next update).
+func (e *Engine) Value(i int) []float32 { return e.slice(statePar, i) }
 
-// Moments returns Adam's moments of parameter i.
+// Moments returns Adam's moments of parameter i (the engine's buffers).
 func (e *Engine) Moments(i int) (m, v []float32) {
-	return e.m[e.cur][i].GetData(), e.v[e.cur][i].GetData()
+	return e.slice(stateAvg, i), e.slice(stateAvgSq, i)
 }
+
+// StateBytes is the size of the resident training state (parameters,
+// gradients, moments).
+func (e *Engine) StateBytes() int64 { return int64(4 * 4 * len(e.state[statePar])) }
 
 // Unused lists trained parameters that get no gradient (kept unchanged).
 func (e *Engine) Unused() []string { return e.unused }
@@ -374,22 +560,21 @@ func (e *Engine) Updates() int { return e.updates }
 
 // Close releases the sessions and tensors.
 func (e *Engine) Close() {
-	if e.step != nil {
-		e.step.Destroy()
-	}
-	if e.opt != nil {
-		e.opt.Destroy()
-	}
-	for k := 0; k < 2; k++ {
-		for _, set := range [][]*ort.Tensor[float32]{e.p[k], e.m[k], e.v[k], e.acc[k]} {
-			for _, t := range set {
-				if t != nil {
-					t.Destroy()
-				}
-			}
+	for _, s := range []*ort.DynamicAdvancedSession{e.step, e.clip, e.opt} {
+		if s != nil {
+			s.Destroy()
 		}
 	}
-	for _, t := range append(append([]*ort.Tensor[float32]{e.scale, e.keep, e.stepSize, e.lrDecay, e.loss}, e.stepNorms...), e.optNorms...) {
+	ts := append(append([]*ort.Tensor[float32]{e.scale, e.keep, e.stepSize, e.loss, e.decayOn, e.decayOff, e.one}, e.pT...), e.gT...)
+	ts = append(ts, e.frozen...)
+	ts = append(append(ts, e.stepNorms...), e.clipNorms...)
+	for _, c := range e.chunks {
+		ts = append(ts, c.p, c.g, c.m, c.v)
+	}
+	for _, t := range e.coef {
+		ts = append(ts, t)
+	}
+	for _, t := range ts {
 		if t != nil {
 			t.Destroy()
 		}

@@ -24,7 +24,8 @@ type evaluator struct {
 	dataIn      []string
 	data        Data
 	batch       int
-	keys        []string // the engine's parameters, in its order
+	keys        []string // the engine's parameters, in its order, then the frozen inputs
+	frozen      []int    // the engine's frozen tensors the graph reads, in order
 	logitsShape []graph.Dim
 }
 
@@ -45,9 +46,26 @@ func newEvaluator(tg *models.TrainGraph, e *Engine, data Data, batch int, o runt
 			}
 		}
 	}
+	// Frozen weights: the engine's tensors, shared by both sessions.
+	frozen := map[string]int{}
+	for i, k := range e.frozenKeys {
+		frozen[k] = i
+	}
+	var shared []int
+	for _, v := range tg.Frozen {
+		i, ok := frozen[v.Name()]
+		if !ok {
+			if err := g.InputToInitializer(v, tg.Initial[v.Name()]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		keys = append(keys, v.Name())
+		shared = append(shared, i)
+	}
 	g.Output("loss", g.Unsqueeze(tg.Loss, 0))
 	g.Output("logits", tg.Logits)
-	ev := &evaluator{data: data, batch: batch, keys: keys, logitsShape: tg.Logits.Shape}
+	ev := &evaluator{data: data, batch: batch, keys: keys, frozen: shared, logitsShape: tg.Logits.Shape}
 	for _, in := range tg.Interface.Inputs {
 		if tg.Initial[in.Name] == nil {
 			ev.dataIn = append(ev.dataIn, in.Name)
@@ -55,7 +73,7 @@ func newEvaluator(tg *models.TrainGraph, e *Engine, data Data, batch int, o runt
 	}
 	ev.dataIn = append(ev.dataIn, "labels")
 	in := append(append([]string(nil), ev.dataIn...), keys...)
-	sess, err := openSession(g, in, []string{"loss", "logits"}, o, "", "")
+	sess, err := openSession(g, in, []string{"loss", "logits"}, o, "", "dev.onnx")
 	if err != nil {
 		return nil, fmt.Errorf("dev graph: %w", err)
 	}
@@ -101,8 +119,11 @@ func (ev *evaluator) run(ctx context.Context, e *Engine, task models.Task) (map[
 			made = append(made, v)
 			ins = append(ins, v)
 		}
-		for i := range ev.keys {
-			ins = append(ins, e.p[e.cur][i])
+		for i := range e.params {
+			ins = append(ins, e.pT[i])
+		}
+		for _, i := range ev.frozen {
+			ins = append(ins, e.frozen[i])
 		}
 		outs := []ort.Value{nil, nil}
 		err = ev.sess.Run(ins, outs)

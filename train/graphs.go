@@ -23,9 +23,11 @@ const (
 	momOut      = "exp_avg_out/"
 	velIn       = "exp_avg_sq_in/" // Adam's second moment
 	velOut      = "exp_avg_sq_out/"
-	gradOpt     = "grad/"     // optimizer: the gradient
-	inStepSize  = "step_size" // [1] lr·√(1−β₂ᵗ)/(1−β₁ᵗ)
-	inLRDecay   = "lr_decay"  // [1] lr·weight_decay
+	gradOpt     = "grad/"      // optimizer: the gradient
+	inStepSize  = "step_size"  // [1] lr·√(1−β₂ᵗ)/(1−β₁ᵗ)
+	inLRDecay   = "lr_decay"   // [1] lr·weight_decay (0 for undecayed chunks)
+	inClip      = "clip"       // [1] the chunk's clip factor (1: none)
+	coefOut     = "clip_coef/" // [1] a clip group's factor
 )
 
 // Param is one trained parameter: its canonical key, shape, whether it is
@@ -54,7 +56,7 @@ func noDecay(key string) bool {
 	return strings.Contains(key, "bias") || strings.Contains(key, "LayerNorm.weight")
 }
 
-// stepGraph is forward + loss + backward + gradient accumulation (and,
+// stepGraph is forward + loss + backward (+ gradient accumulation, and,
 // for the upstream loop, clipping after the micro-batch) as one graph.
 type stepGraph struct {
 	g       *graph.Graph
@@ -65,22 +67,30 @@ type stepGraph struct {
 	unused []string
 	groups []string // clip groups, in order, when the step clips
 	inputs []string // task inputs + labels (data fed per micro-batch)
+	// accumulate: the graph reads the gradient accumulated so far
+	// (grad_in/*, scaled by acc_keep) and adds this micro-batch's to it.
+	accumulate bool
 }
 
-// buildStep differentiates tg's loss with respect to its parameters and
-// adds accumulation (grad_out = acc_keep·grad_in + ∂(loss·loss_scale)) and,
-// when clip is set, clipping of each group in groupOrder to maxNorm.
-func buildStep(tg *models.TrainGraph, groupOf func(key string) string, clip bool, groupOrder []string, maxNorm float64) (*stepGraph, error) {
+// buildStep differentiates tg's loss with respect to its parameters. With
+// accumulate, grad_out = acc_keep·grad_in + ∂(loss·loss_scale) (the engine
+// binds grad_in and grad_out to the same buffer: the update is in place);
+// without, grad_out is the micro-batch's gradient. When clip is set, each
+// group in groupOrder is clipped to maxNorm after the micro-batch.
+func buildStep(tg *models.TrainGraph, groupOf func(key string) string, accumulate, clip bool, groupOrder []string, maxNorm float64) (*stepGraph, error) {
 	g := tg.Graph
 	scale := g.Input(inLossScale, graph.Float32, graph.Known(1))
-	keep := g.Input(inAccKeep, graph.Float32, graph.Known(1))
+	var keep *graph.Value
+	if accumulate {
+		keep = g.Input(inAccKeep, graph.Float32, graph.Known(1))
+	}
 	var seed *graph.Value
 	g.Within("loss", func() { seed = g.Squeeze(scale, 0) })
 	grads, err := g.Gradients(tg.Loss, tg.Params, graph.GradOptions{Seed: seed})
 	if err != nil {
 		return nil, err
 	}
-	s := &stepGraph{g: g, dropout: tg.Dropout}
+	s := &stepGraph{g: g, dropout: tg.Dropout, accumulate: accumulate}
 	for _, in := range tg.Interface.Inputs {
 		if !strings.HasPrefix(in.Name, "dropout/") && tg.Initial[in.Name] == nil {
 			s.inputs = append(s.inputs, in.Name)
@@ -104,15 +114,13 @@ func buildStep(tg *models.TrainGraph, groupOf func(key string) string, clip bool
 		}
 		p := &Param{Key: key, Dims: init.Dims, Decay: !noDecay(key), Group: groupOf(key), Initial: init.Float32}
 		s.params = append(s.params, p)
-		var a *graph.Value
-		g.Within("accumulate/"+key, func() {
-			dims := make([]graph.Dim, len(p.Dims))
-			for j, d := range p.Dims {
-				dims[j] = graph.Known(d)
-			}
-			prev := g.Input(gradIn+key, graph.Float32, dims...)
-			a = g.Add(g.Mul(prev, keep), grads[i])
-		})
+		a := grads[i]
+		if accumulate {
+			g.Within("accumulate/"+key, func() {
+				prev := g.Input(gradIn+key, graph.Float32, knownDims(p.Dims)...)
+				a = g.Add(g.Mul(prev, keep), grads[i])
+			})
+		}
 		accs = append(accs, acc{p, a})
 	}
 	g.Output(outLoss, g.Unsqueeze(tg.Loss, 0))
@@ -145,6 +153,14 @@ func buildStep(tg *models.TrainGraph, groupOf func(key string) string, clip bool
 	return s, g.Err()
 }
 
+func knownDims(ds []int64) []graph.Dim {
+	dims := make([]graph.Dim, len(ds))
+	for j, d := range ds {
+		dims[j] = graph.Known(d)
+	}
+	return dims
+}
+
 // clipCoef is torch.nn.utils.clip_grad_norm_ (torch 1.13): the total norm
 // ‖(‖g₁‖, ‖g₂‖, …)‖ and the factor min(max/(norm + 1e-6), 1) the
 // gradients are multiplied by.
@@ -168,73 +184,66 @@ func clipCoef(g *graph.Graph, vs []*graph.Value, maxNorm float64) (norm, coef *g
 	return norm, coef
 }
 
-// optimizerGraph is AdamW as pytorch_transformers 1.2.0 computes it, for
-// every trained parameter, optionally clipping the gradients first (the
-// standard loop clips once per update).
-func buildOptimizer(params []*Param, beta1, beta2, eps float64, clip bool, groupOrder []string, maxNorm float64) (*graph.Graph, []string, error) {
+// buildClip is the standard loop's clipping, once per update: for each
+// group of groupOrder that has parameters, its norm (norm/<group>) and the
+// factor its gradients are multiplied by (coef/<group>), computed from
+// the accumulated gradients (grad/<key>) exactly as clipCoef does in the
+// step. It returns the graph and the groups, in order.
+func buildClip(params []*Param, groupOrder []string, maxNorm float64) (*graph.Graph, []string, error) {
+	g := graph.New("kadapter_clip")
+	byGroup := map[string][]*graph.Value{}
+	for _, p := range params {
+		byGroup[p.Group] = append(byGroup[p.Group], g.Input(gradOpt+p.Key, graph.Float32, knownDims(p.Dims)...))
+	}
+	var groups []string
+	for _, name := range groupOrder {
+		vs := byGroup[name]
+		if len(vs) == 0 {
+			continue
+		}
+		var norm, c *graph.Value
+		g.Within("clip/"+name, func() { norm, c = clipCoef(g, vs, maxNorm) })
+		g.Output(normOut+name, g.Unsqueeze(norm, 0))
+		g.Output(coefOut+name, g.Unsqueeze(c, 0))
+		groups = append(groups, name)
+	}
+	return g, groups, g.Err()
+}
+
+// buildAdamW is AdamW as pytorch_transformers 1.2.0 computes it, on one
+// flat chunk of parameters (param_in [n], its gradient, moments): the
+// engine runs it chunk by chunk with the outputs bound to the inputs'
+// own buffers, so the update is in place and its temporaries are of chunk
+// size. clip multiplies the gradient first (1: no clipping); lr_decay is
+// lr·weight_decay for decayed chunks and 0 for the others (w − w·0 = w
+// exactly, as if no decay were applied).
+func buildAdamW(beta1, beta2, eps float64) (*graph.Graph, error) {
 	g := graph.New("kadapter_adamw")
+	n := graph.Sym("n")
+	gr := g.Input(gradOpt+"chunk", graph.Float32, n)
+	w := g.Input(paramIn+"chunk", graph.Float32, n)
+	m := g.Input(momIn+"chunk", graph.Float32, n)
+	v := g.Input(velIn+"chunk", graph.Float32, n)
 	stepSize := g.Input(inStepSize, graph.Float32, graph.Known(1))
 	lrDecay := g.Input(inLRDecay, graph.Float32, graph.Known(1))
+	clip := g.Input(inClip, graph.Float32, graph.Known(1))
 	b1, b2 := g.Scalar(float32(beta1)), g.Scalar(float32(beta2))
 	omb1, omb2 := g.Scalar(float32(1-beta1)), g.Scalar(float32(1-beta2))
 	e := g.Scalar(float32(eps))
-	grads := make([]*graph.Value, len(params))
-	for i, p := range params {
-		dims := make([]graph.Dim, len(p.Dims))
-		for j, d := range p.Dims {
-			dims[j] = graph.Known(d)
-		}
-		grads[i] = g.Input(gradOpt+p.Key, graph.Float32, dims...)
-	}
-	var groups []string
-	if clip {
-		byGroup := map[string][]int{}
-		for i, p := range params {
-			byGroup[p.Group] = append(byGroup[p.Group], i)
-		}
-		for _, name := range groupOrder {
-			idx := byGroup[name]
-			if len(idx) == 0 {
-				continue
-			}
-			vs := make([]*graph.Value, len(idx))
-			for j, i := range idx {
-				vs[j] = grads[i]
-			}
-			var norm, c *graph.Value
-			g.Within("clip/"+name, func() { norm, c = clipCoef(g, vs, maxNorm) })
-			g.Output(normOut+name, g.Unsqueeze(norm, 0))
-			groups = append(groups, name)
-			for _, i := range idx {
-				grads[i] = g.Mul(grads[i], c)
-			}
-		}
-	}
-	for i, p := range params {
-		dims := make([]graph.Dim, len(p.Dims))
-		for j, d := range p.Dims {
-			dims[j] = graph.Known(d)
-		}
-		w := g.Input(paramIn+p.Key, graph.Float32, dims...)
-		m := g.Input(momIn+p.Key, graph.Float32, dims...)
-		v := g.Input(velIn+p.Key, graph.Float32, dims...)
-		gr := grads[i]
-		g.Within("adamw/"+p.Key, func() {
-			// exp_avg.mul_(β₁).add_(1−β₁, grad); exp_avg_sq.mul_(β₂).addcmul_(1−β₂, grad, grad)
-			m2 := g.Add(g.Mul(m, b1), g.Mul(gr, omb1))
-			v2 := g.Add(g.Mul(v, b2), g.Mul(g.Mul(gr, gr), omb2))
-			// p.addcdiv_(−step_size, exp_avg, exp_avg_sq.sqrt() + eps)
-			w2 := g.Sub(w, g.Mul(g.Div(m2, g.Add(g.Sqrt(v2), e)), stepSize))
-			if p.Decay {
-				// p.add_(−lr·wd, p) after the step (decoupled decay)
-				w2 = g.Sub(w2, g.Mul(w2, lrDecay))
-			}
-			g.Output(paramOut+p.Key, w2)
-			g.Output(momOut+p.Key, m2)
-			g.Output(velOut+p.Key, v2)
-		})
-	}
-	return g, groups, g.Err()
+	g.Within("adamw", func() {
+		gc := g.Mul(gr, clip)
+		// exp_avg.mul_(β₁).add_(1−β₁, grad); exp_avg_sq.mul_(β₂).addcmul_(1−β₂, grad, grad)
+		m2 := g.Add(g.Mul(m, b1), g.Mul(gc, omb1))
+		v2 := g.Add(g.Mul(v, b2), g.Mul(g.Mul(gc, gc), omb2))
+		// p.addcdiv_(−step_size, exp_avg, exp_avg_sq.sqrt() + eps)
+		w2 := g.Sub(w, g.Mul(g.Div(m2, g.Add(g.Sqrt(v2), e)), stepSize))
+		// p.add_(−lr·wd, p) after the step (decoupled decay)
+		w3 := g.Sub(w2, g.Mul(w2, lrDecay))
+		g.Output(paramOut+"chunk", w3)
+		g.Output(momOut+"chunk", m2)
+		g.Output(velOut+"chunk", v2)
+	})
+	return g, g.Err()
 }
 
 // Schedule is WarmupLinearSchedule: the factor step/max(1,warmup) while

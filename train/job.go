@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -57,20 +58,24 @@ type stateLine struct {
 
 // job is one training run being assembled and executed.
 type job struct {
-	o       Options
-	def     *tasks.Definition
-	frozen  map[string]bool
-	all     map[string]*checkpoint.Tensor // every tensor, canonical keys
-	roberta map[string]any                // RoBERTa's config.json
-	dropout func(module, kind string) float64
-	logits  *graph.Value
-	e       *Engine
-	data    Data
-	dev     *evaluator
-	plan    Plan
-	res     *Result
-	state   trainerState
-	saved   []string // checkpoint folders written by this run or found, oldest first
+	o      Options
+	def    *tasks.Definition
+	frozen map[string]bool
+	all    map[string]*checkpoint.Tensor // every tensor checkpoints hold, canonical keys
+	// fromSource are frozen tensors no checkpoint file holds (RoBERTa in
+	// pre-training): read from the sources, then dropped once the graphs
+	// are built.
+	fromSource []string
+	roberta    map[string]any // RoBERTa's config.json
+	dropout    func(module, kind string) float64
+	logits     *graph.Value
+	e          *Engine
+	data       Data
+	dev        *evaluator
+	plan       Plan
+	res        *Result
+	state      trainerState
+	saved      []string // checkpoint folders written by this run or found, oldest first
 }
 
 func newJob(o Options) (*job, error) {
@@ -82,6 +87,7 @@ func newJob(o Options) (*job, error) {
 	if h.BatchSize <= 0 || h.Accumulation <= 0 {
 		return nil, fmt.Errorf("--batch-size and --gradient-accumulation-steps must be positive")
 	}
+	o.Session = trainingSession(o.Session)
 	j := &job{o: o, def: def, res: &Result{}}
 	load := def.Task
 	if def.Pretraining && o.Sources.Fac == "" && o.Sources.Lin == "" {
@@ -111,7 +117,11 @@ func newJob(o Options) (*job, error) {
 	if j.res.Initialized, err = InitMissing(def, w, cfg.HiddenSize, is); err != nil {
 		return nil, err
 	}
-	// Resuming: every tensor and the moments come from the checkpoint.
+	if j.frozen, err = frozenModules(def, o.Freeze); err != nil {
+		return nil, err
+	}
+	// Resuming: every tensor and the moments come from the checkpoint
+	// (frozen tensors no checkpoint file holds come from the sources).
 	var resumeDir string
 	var moments map[string]*checkpoint.Tensor
 	if o.Resume != "" {
@@ -127,6 +137,9 @@ func newJob(o Options) (*job, error) {
 		}
 		for _, k := range w.Keys() {
 			t, ok := saved[k]
+			if !ok && j.sourceOnly(k) {
+				continue
+			}
 			if !ok {
 				return nil, fmt.Errorf("resume: %s has no %s", filepath.Join(resumeDir, modelFile), k)
 			}
@@ -144,9 +157,6 @@ func newJob(o Options) (*job, error) {
 	j.all = map[string]*checkpoint.Tensor{}
 	for _, k := range w.Keys() {
 		j.all[k] = w.Get(k)
-	}
-	if j.frozen, err = frozenModules(def, o.Freeze); err != nil {
-		return nil, err
 	}
 	if j.roberta, err = readJSON(configPath(o.Sources.Roberta)); err != nil {
 		return nil, err
@@ -172,14 +182,14 @@ func newJob(o Options) (*job, error) {
 	spec := models.Spec{Task: def.Task, Roberta: cfg, Fusion: o.Fusion, ARate: o.ARate, BRate: o.BRate,
 		Adapter: models.AdapterConfig{List: o.AdapterList, SkipLayers: o.SkipLayers, Heads: o.AdapterHeads}}
 	trainable := func(key string) bool { return !j.frozen[models.ModuleOf(key)] }
-	tg, err := models.BuildTrain(spec, j.weights(), models.TrainSpec{Trainable: trainable, Dropout: j.dropout, Recompute: o.Recompute})
+	tg, err := models.BuildTrain(spec, j.weights(), models.TrainSpec{Trainable: trainable, Dropout: j.dropout, Recompute: o.Recompute, FrozenInputs: true})
 	if err != nil {
 		return nil, err
 	}
 	j.logits = tg.Logits
 	groups, groupOf := clipGroups(def, o.Loop)
 	j.e, err = NewEngine(tg, EngineConfig{
-		SaveGraphs: o.SaveGraphs, Session: o.Session, ClipInStep: o.Loop == LoopUpstream, GroupOrder: groups,
+		SaveGraphs: o.SaveGraphs, Session: o.Session, Accumulation: h.Accumulation, ClipInStep: o.Loop == LoopUpstream, GroupOrder: groups,
 		GroupOf: groupOf, MaxGradNorm: h.MaxGradNorm, Beta1: h.AdamBeta1, Beta2: h.AdamBeta2, Eps: h.AdamEpsilon,
 		WeightDecay: h.WeightDecay, Seed: o.Seed,
 	})
@@ -204,7 +214,7 @@ func newJob(o Options) (*job, error) {
 			return nil, fmt.Errorf("--dev: %w", err)
 		}
 		j.res.DevData = &rep
-		dg, err := models.BuildTrain(spec, j.weights(), models.TrainSpec{Trainable: trainable})
+		dg, err := models.BuildTrain(spec, j.weights(), models.TrainSpec{Trainable: trainable, FrozenInputs: true})
 		if err != nil {
 			j.close()
 			return nil, err
@@ -231,6 +241,7 @@ func newJob(o Options) (*job, error) {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 	}
+	j.release()
 	j.plan = Plan{Loop: o.Loop, BatchSize: h.BatchSize, Accumulation: h.Accumulation, Epochs: h.Epochs,
 		MaxSteps: h.MaxSteps, LearningRate: h.LearningRate, Shuffle: o.Shuffle, Seed: o.Seed, Start: j.state.Position}
 	if o.Loop == LoopUpstream {
@@ -254,6 +265,43 @@ func newJob(o Options) (*job, error) {
 	}
 	j.state.Task, j.state.Loop, j.state.Seed, j.state.Metric = string(def.Task), string(o.Loop), o.Seed, j.res.Metric
 	return j, nil
+}
+
+// sourceOnly reports whether key is frozen and written by no file of the
+// task's checkpoints (RoBERTa in pre-training).
+func (j *job) sourceOnly(key string) bool {
+	mod := models.ModuleOf(key)
+	if !j.frozen[mod] {
+		return false
+	}
+	for _, f := range j.def.Files {
+		for _, m := range f.Modules {
+			if m == mod {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// release runs once the sessions are open: the trained tensors of j.all
+// become views of the engine's parameters (a checkpoint writes them
+// without a copy; the loaded originals are freed), and the frozen tensors
+// no checkpoint holds leave j.all (the engine feeds them to the graphs),
+// and the freed heap goes back to the system.
+func (j *job) release() {
+	for i, p := range j.e.Params() {
+		if t := j.all[p.Key]; t != nil {
+			t.Data = j.e.Value(i)
+		}
+	}
+	for _, k := range sortedKeys(j.all) {
+		if j.sourceOnly(k) {
+			j.fromSource = append(j.fromSource, k)
+			delete(j.all, k)
+		}
+	}
+	debug.FreeOSMemory()
 }
 
 // weights returns a fresh Weights holding every tensor (each graph build
@@ -412,6 +460,8 @@ func (j *job) run(ctx context.Context, obs Observer) (*Result, error) {
 			j.res.NoGradient = append(j.res.NoGradient, k)
 		}
 	}
+	j.res.Frozen = append(j.res.Frozen, j.fromSource...)
+	sort.Strings(j.res.Frozen)
 	return j.res, nil
 }
 
@@ -445,23 +495,18 @@ func (j *job) save(step int, best bool, obs Observer) error {
 	}
 	folder := ckpt.Folder{Torch: map[string][]*checkpoint.Tensor{}, JSON: map[string]any{},
 		Safetensors: map[string][]*checkpoint.Tensor{}}
-	current := map[string][]float32{}
 	var moments []*checkpoint.Tensor
 	for i, p := range j.e.Params() {
-		current[p.Key] = append([]float32(nil), j.e.Value(i)...)
 		m, v := j.e.Moments(i)
 		shape := j.all[p.Key].Shape
 		moments = append(moments,
 			&checkpoint.Tensor{Name: "exp_avg/" + p.Key, Shape: shape, DType: checkpoint.Float32, Data: m},
 			&checkpoint.Tensor{Name: "exp_avg_sq/" + p.Key, Shape: shape, DType: checkpoint.Float32, Data: v})
 	}
+	// Trained tensors are views of the engine's parameters (see release).
 	tensor := func(k, name string) *checkpoint.Tensor {
 		src := j.all[k]
-		t := &checkpoint.Tensor{Name: name, Shape: src.Shape, DType: checkpoint.Float32, Data: src.Data}
-		if v, ok := current[k]; ok {
-			t.Data = v
-		}
-		return t
+		return &checkpoint.Tensor{Name: name, Shape: src.Shape, DType: checkpoint.Float32, Data: src.Data}
 	}
 	for _, f := range j.def.Files {
 		mods := map[string]bool{}

@@ -181,6 +181,28 @@ func frozenModules(def *tasks.Definition, freeze string) (map[string]bool, error
 	return nil, fmt.Errorf("bad --freeze %q: want roberta, adapters or none", freeze)
 }
 
+// trainingSession sets the session options of training graphs: no memory
+// pattern (runtime.Options.NoMemPattern), and, with more than one
+// intra-op thread, ONNX Runtime's spinning off unless o.Config sets it:
+// idle workers then sleep between kernels instead of taking CPU from the
+// working ones, as PyTorch's threads do with OMP_WAIT_POLICY=PASSIVE
+// (docs/train.md, Benchmark).
+func trainingSession(o runtime.Options) runtime.Options {
+	o.NoMemPattern = true
+	if o.IntraOpThreads == 1 {
+		return o
+	}
+	if _, set := o.Config[runtime.ConfigAllowSpinning]; set {
+		return o
+	}
+	c := map[string]string{runtime.ConfigAllowSpinning: "0"}
+	for k, v := range o.Config {
+		c[k] = v
+	}
+	o.Config = c
+	return o
+}
+
 // clipGroups returns the clip groups in order and each key's group:
 // the script's groups; the standard loop clips a task without groups
 // (CosmosQA) as one group when --max-grad-norm asks for it.

@@ -82,9 +82,9 @@ func (b *builder) linear(x *graph.Value, prefix string, in, out int) *graph.Valu
 		b.g.Fail(err)
 		return x
 	}
-	if b.train.trains(key) {
-		// Trained weights keep the checkpoint layout [out,in] as graph
-		// inputs, so the state maps back to the file by name.
+	if b.train.asInput(key) {
+		// Weights made inputs keep the checkpoint layout [out,in], so the
+		// state maps back to the file by name.
 		var y *graph.Value
 		b.g.Within(prefix, func() {
 			w := b.train.input(b.g, key, &graph.Tensor{DType: graph.Float32, Dims: []int64{int64(out), int64(in)}, Float32: t.Data})

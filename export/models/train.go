@@ -24,6 +24,12 @@ type TrainSpec struct {
 	// from its input: only layer inputs are kept for the backward pass,
 	// at the price of one more forward of each trained layer.
 	Recompute bool
+	// FrozenInputs makes the frozen weights graph inputs too (Frozen),
+	// fed by the caller from its own buffers, instead of initializers:
+	// ONNX Runtime then holds no copy of them (no initializer copy, no
+	// pre-packed or transposed duplicates), and several sessions can
+	// share one set. They get no gradient.
+	FrozenInputs bool
 }
 
 // TrainGraph is a training forward pass: the graph (inputs: the task's
@@ -40,7 +46,10 @@ type TrainGraph struct {
 	Logits *graph.Value
 	// Params are the trained parameters (graph inputs named by key).
 	Params []*graph.Value
-	// Initial holds each parameter's starting tensor, by key.
+	// Frozen are the frozen weights made inputs (TrainSpec.FrozenInputs).
+	Frozen []*graph.Value
+	// Initial holds each parameter's (and frozen input's) starting tensor,
+	// by key.
 	Initial map[string]*graph.Tensor
 	// Labels is the labels input.
 	Labels *graph.Value
@@ -64,6 +73,7 @@ type trainParams struct {
 	spec    TrainSpec
 	inputs  map[string]*graph.Value
 	order   []*graph.Value
+	frozen  []*graph.Value // frozen weights made inputs
 	initial map[string]*graph.Tensor
 	dropout []DropoutSite
 	module  string // module whose layers are being built ("roberta", "adapter", "head")
@@ -77,10 +87,16 @@ func (t *trainParams) trains(key string) bool {
 	return t != nil && t.spec.Trainable != nil && t.spec.Trainable(key)
 }
 
-// input returns the graph input for a trained key (creating it once), or
-// nil when key is not trained.
+// asInput reports whether key becomes a graph input: trained, or frozen
+// with TrainSpec.FrozenInputs.
+func (t *trainParams) asInput(key string) bool {
+	return t != nil && (t.trains(key) || t.spec.FrozenInputs)
+}
+
+// input returns the graph input for a trained key, or a frozen one with
+// FrozenInputs (creating it once); nil when key is neither.
 func (t *trainParams) input(g *graph.Graph, key string, init *graph.Tensor) *graph.Value {
-	if !t.trains(key) {
+	if !t.asInput(key) {
 		return nil
 	}
 	if v, ok := t.inputs[key]; ok {
@@ -92,7 +108,11 @@ func (t *trainParams) input(g *graph.Graph, key string, init *graph.Tensor) *gra
 	}
 	v := g.Input(key, graph.Float32, dims...)
 	t.inputs[key] = v
-	t.order = append(t.order, v)
+	if t.trains(key) {
+		t.order = append(t.order, v)
+	} else {
+		t.frozen = append(t.frozen, v)
+	}
 	t.initial[key] = init
 	return v
 }
@@ -204,7 +224,7 @@ func BuildTrain(spec Spec, w *Weights, ts TrainSpec) (*TrainGraph, error) {
 	if err := g.Err(); err != nil {
 		return nil, err
 	}
-	return &TrainGraph{Graph: g, Loss: loss, Logits: logits, Params: tp.order, Initial: tp.initial,
+	return &TrainGraph{Graph: g, Loss: loss, Logits: logits, Params: tp.order, Frozen: tp.frozen, Initial: tp.initial,
 		Labels: labels, Dropout: tp.dropout, Interface: iface}, nil
 }
 
