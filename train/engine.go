@@ -213,7 +213,10 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 			e.Close()
 			return nil, fmt.Errorf("clip graph: %w", err)
 		}
-		e.clipOrder(st.params)
+		if err := e.clipTensors(st.params); err != nil {
+			e.Close()
+			return nil, err
+		}
 	}
 	og, err := buildAdamW(c.Beta1, c.Beta2, c.Eps)
 	if err != nil {
@@ -344,13 +347,21 @@ func (e *Engine) allocate() error {
 	return err
 }
 
-// clipOrder makes the standard loop's per-group norm and factor tensors.
-func (e *Engine) clipOrder(stepOrder []*Param) {
+// clipTensors makes the standard loop's per-group norm and factor
+// tensors and records the clip graph's inputs (stepOrder) as parameter
+// indices.
+func (e *Engine) clipTensors(stepOrder []*Param) error {
 	e.coef = map[string]*ort.Tensor[float32]{}
 	for _, name := range e.clipNames {
-		n, _ := newTensor([]int64{1}, []float32{0})
-		c, _ := newTensor([]int64{1}, []float32{1})
+		n, err := newTensor([]int64{1}, []float32{0})
+		if err != nil {
+			return err
+		}
 		e.clipNorms = append(e.clipNorms, n)
+		c, err := newTensor([]int64{1}, []float32{1})
+		if err != nil {
+			return err
+		}
 		e.coef[name] = c
 	}
 	byKey := map[string]int{}
@@ -361,6 +372,7 @@ func (e *Engine) clipOrder(stepOrder []*Param) {
 	for i, p := range stepOrder {
 		e.clipGrads[i] = byKey[p.Key]
 	}
+	return nil
 }
 
 // Batch is one micro-batch: a tensor per data input (the task's inputs and
