@@ -242,6 +242,7 @@ func newJob(o Options) (*job, error) {
 		}
 	}
 	j.release()
+	j.res.StateBytes = j.e.StateBytes()
 	j.plan = Plan{Loop: o.Loop, BatchSize: h.BatchSize, Accumulation: h.Accumulation, Epochs: h.Epochs,
 		MaxSteps: h.MaxSteps, LearningRate: h.LearningRate, Shuffle: o.Shuffle, Seed: o.Seed, Start: j.state.Position}
 	if o.Loop == LoopUpstream {

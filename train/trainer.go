@@ -114,6 +114,9 @@ type Result struct {
 	Curves string `json:"curves"`
 	// TTotal is the schedule horizon used.
 	TTotal int `json:"t_total"`
+	// StateBytes is the resident training state: the trained parameters,
+	// their gradients and Adam's two moments.
+	StateBytes int64 `json:"state_bytes"`
 }
 
 // Observer follows a run: Start once the plan is known (the number of

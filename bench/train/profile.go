@@ -80,15 +80,19 @@ func profile(graph, data, out string) error {
 			}
 		} else {
 			n := 1
-			for _, d := range in.Shape {
+			shape := append([]int64(nil), in.Shape...)
+			for i, d := range shape {
 				if d < 0 {
-					return fmt.Errorf("input %s has a dynamic shape %v and no %s.npy in %s", in.Name, in.Shape, in.Name, data)
+					if len(shape) != 1 {
+						return fmt.Errorf("input %s has a dynamic shape %v and no %s.npy in %s", in.Name, in.Shape, in.Name, data)
+					}
+					shape[i] = 1 << 20 // an AdamW chunk (train.chunkElems)
 				}
-				n *= int(d)
+				n *= int(shape[i])
 			}
 			x := make([]float32, n)
 			switch in.Name {
-			case "loss_scale":
+			case "loss_scale", "clip":
 				x[0] = 1
 			case "acc_keep", "lr_decay":
 			case "step_size":
@@ -98,7 +102,7 @@ func profile(graph, data, out string) error {
 					x[i] = float32(rng.NormFloat64()) * 0.02
 				}
 			}
-			if v, err = ort.NewTensor(ort.NewShape(in.Shape...), x); err != nil {
+			if v, err = ort.NewTensor(ort.NewShape(shape...), x); err != nil {
 				return err
 			}
 		}

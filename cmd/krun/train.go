@@ -286,7 +286,8 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 	if len(res.Initialized) > 0 {
 		fmt.Fprintf(env.Stdout, "  initialized %d tensors no file provided (seed %d)\n", len(res.Initialized), *seed)
 	}
-	fmt.Fprintf(env.Stdout, "  peak RSS %.0f MiB\n", float64(sum.PeakRSSBytes)/(1<<20))
+	fmt.Fprintf(env.Stdout, "  peak RSS %.0f MiB (training state: parameters, gradients, moments %.0f MiB)\n",
+		float64(sum.PeakRSSBytes)/(1<<20), float64(res.StateBytes)/(1<<20))
 	if res.Dev != nil {
 		var ds []string
 		for _, k := range sortedNames(res.Dev) {
