@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -16,9 +17,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/internal/testshared"
 	"github.com/kadapter/kadapter/pipeline"
+	"github.com/kadapter/kadapter/runtime/metrics"
 )
 
 // The learning tests run the whole path a user runs, on real text, with
@@ -365,35 +368,64 @@ func TestLearnFindHead(t *testing.T) {
 	}
 }
 
-// TestLearnOpenEntity fine-tunes a small random RoBERTa with new fac and
-// lin adapters (krun init) on OpenEntity's train set (shared/data) and
-// scores its dev set. Majority-class baseline: each of the 9 types is
-// absent in most training examples, so predicting every type's majority
-// class predicts nothing (micro-F1 0); the test also reports the best
-// constant label set, which a model this small trained this briefly is
-// not held to.
+// TestLearnOpenEntity fine-tunes a small random RoBERTa (8 heads) with new
+// fac and lin adapters (krun init), all of it trained, on OpenEntity
+// (shared/data) and scores the first 400 dev records, which training never
+// sees: the training set is train.json, test.json and the rest of dev.json.
+// max_seq_length 48 (OpenEntity rejects longer inputs, in training and in
+// the scored set alike). The baselines come from the scored examples'
+// labels: the best constant label set under the same loose micro-F1 krun
+// eval reports ({person}), and the best constant prediction under the
+// training loss (each type's dev prevalence: the mean binary entropy). A
+// model this small and random learns the mention's pronoun (he, she, they,
+// I, ... -> person) but not enough of the other types to beat {person} on
+// F1 at the task's logit > 0 threshold (docs/train.md), so the test asserts
+// what it does learn: dev BCE below the best constant's by 0.01 and a
+// micro-precision above the best constant set's by 0.2.
 func TestLearnOpenEntity(t *testing.T) {
 	vocab := testshared.Path(t, "data", "roberta")
 	oe := testshared.Path(t, "data", "openentity")
 	work := t.TempDir()
-	b, err := os.ReadFile(filepath.Join(oe, "dev.json"))
-	if err != nil {
-		t.Fatal(err)
+	read := func(name string) []json.RawMessage {
+		b, err := os.ReadFile(filepath.Join(oe, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []json.RawMessage
+		if err := json.Unmarshal(b, &recs); err != nil {
+			t.Fatal(err)
+		}
+		return recs
 	}
-	var dev []json.RawMessage
-	if err := json.Unmarshal(b, &dev); err != nil {
-		t.Fatal(err)
+	write := func(name string, recs []json.RawMessage) string {
+		b, err := json.Marshal(recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(work, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
-	devPath := filepath.Join(work, "dev400.json")
-	sub, _ := json.Marshal(dev[:400])
-	os.WriteFile(devPath, sub, 0o644)
-	rob := tinyRoberta(t, vocab, "--fac", filepath.Join(work, "fac.bin"), "--lin", filepath.Join(work, "lin.bin"))
+	dev := read("dev.json")
+	trainPath := write("train.json", append(append(read("train.json"), read("test.json")...), dev[400:]...))
+	devF := filepath.Join(work, "dev.features.arrow")
+	runKprep(t, "features", "--task", "openentity", "--in", write("dev400.json", dev[:400]), "--vocab", vocab,
+		"--max-seq-length", "48", "--out", devF, "--quiet")
+	rob := tinyRoberta(t, vocab, "--heads", "8", "--fac", filepath.Join(work, "fac.bin"), "--lin", filepath.Join(work, "lin.bin"))
 	out := filepath.Join(work, "run")
 	runKrun(t, "train", "--task", "openentity", "--roberta", rob, "--fac", filepath.Join(work, "fac.bin"),
-		"--lin", filepath.Join(work, "lin.bin"), "--adapter-list", "0,1,2", "--adapter-heads", "2",
-		"--data", filepath.Join(oe, "train.json"), "--vocab", vocab, "--max-seq-length", "96", "--dev", devPath,
-		"--eval-steps", "40", "--batch-size", "16", "--epochs", "2", "--learning-rate", "1e-3", "--warmup-steps", "20",
-		"--dropout", "0", "--threads", "2", "--out", out, "--quiet")
+		"--lin", filepath.Join(work, "lin.bin"), "--adapter-list", "0,1,2", "--adapter-heads", "2", "--freeze", "none",
+		"--data", trainPath, "--vocab", vocab, "--max-seq-length", "48", "--dev", devF,
+		"--eval-steps", "100", "--batch-size", "16", "--epochs", "2", "--learning-rate", "3e-3", "--warmup-steps", "50",
+		"--dropout", "0.1", "--threads", "2", "--out", out, "--quiet")
+	if keep := os.Getenv("KADAPTER_LEARN_CURVES"); keep != "" {
+		// Beside TestLearnTREx's file: <name>-openentity.svg.
+		if b, err := os.ReadFile(filepath.Join(out, "curves.svg")); err == nil {
+			os.WriteFile(strings.TrimSuffix(keep, filepath.Ext(keep))+"-openentity.svg", b, 0o644)
+		}
+	}
 	devs := devCurve(t, out)
 	if first, last := devs[0]["loss"], devs[len(devs)-1]["loss"]; !(last < first) {
 		t.Fatalf("dev loss did not fall: %v -> %v", first, last)
@@ -402,17 +434,78 @@ func TestLearnOpenEntity(t *testing.T) {
 	model := filepath.Join(work, "oe.onnx")
 	runKrun(t, "export", "--roberta", ck, "--task", "openentity", "--task-model", filepath.Join(ck, "pytorch_model.bin"),
 		"--adapter-list", "0,1,2", "--adapter-heads", "2", "--out", model)
-	m := evalJSON(t, "--task", "openentity", "--model", model, "--data", devPath, "--vocab", vocab, "--max-seq-length", "96")
-	lm, _ := m["metrics"].(map[string]any)["loose_micro"].(map[string]any)
-	f1, ok := lm["f1"].(float64)
-	if !ok {
-		t.Fatalf("no loose micro-F1 in krun eval's output: %v", m)
+	m := evalJSON(t, "--task", "openentity", "--model", model, "--data", devF)
+	mm, _ := m["metrics"].(map[string]any)
+	lm, _ := mm["loose_micro"].(map[string]any)
+	f1, ok1 := lm["f1"].(float64)
+	prec, ok2 := lm["precision"].(float64)
+	loss, ok3 := mm["loss"].(float64)
+	if !ok1 || !ok2 || !ok3 {
+		t.Fatalf("no loose micro-F1, precision or loss in krun eval's output: %v", m)
 	}
-	t.Logf("dev micro-F1 %.3f (majority-class baseline 0; best constant set {person} 0.421 on these 400), dev loss %.4f -> %.4f",
-		f1, devs[0]["loss"], devs[len(devs)-1]["loss"])
-	if f1 < 0.03 {
-		t.Fatalf("dev micro-F1 %.3f does not beat the majority-class baseline (0) by 0.03", f1)
+	gold := metrics.GoldSets(featureLists(t, devF, "labels")["labels"])
+	base := bestConstantSet(gold)
+	bce := constantBCE(gold, len(features.OpenEntityLabels))
+	t.Logf("%d dev examples: loose micro-F1 %.3f (P %.3f, R %.3f), best constant set %v %.3f (P %.3f); dev loss %.4f -> %.4f, best constant BCE %.4f",
+		len(gold), f1, prec, lm["recall"], base.names, base.F1, base.Precision, devs[0]["loss"], loss, bce)
+	if loss > bce-0.01 {
+		t.Fatalf("dev loss %.4f does not beat the best constant prediction's %.4f by 0.01", loss, bce)
 	}
+	if prec < base.Precision+0.2 {
+		t.Fatalf("dev micro-precision %.3f does not beat the best constant set's %.3f by 0.2", prec, base.Precision)
+	}
+	if f1 < base.F1-0.1 {
+		t.Fatalf("dev micro-F1 %.3f is more than 0.1 below the best constant set's %.3f", f1, base.F1)
+	}
+}
+
+type constantSet struct {
+	names []string
+	metrics.PRF
+}
+
+// bestConstantSet returns the label set that, predicted for every example,
+// scores the highest loose micro-F1 against gold (all 2^9-1 non-empty sets).
+func bestConstantSet(gold [][]int) constantSet {
+	labels := features.OpenEntityLabels
+	var best constantSet
+	pred := make([][]int, len(gold))
+	for mask := 1; mask < 1<<len(labels); mask++ {
+		var set []int
+		var names []string
+		for i := range labels {
+			if mask>>i&1 == 1 {
+				set = append(set, i)
+				names = append(names, labels[i])
+			}
+		}
+		for i := range pred {
+			pred[i] = set
+		}
+		if r, _ := metrics.LooseMicro(gold, pred); r.F1 > best.F1 {
+			best = constantSet{names, r}
+		}
+	}
+	return best
+}
+
+// constantBCE is the mean BCE-with-logits over examples x types of the best
+// constant prediction, each type's share of positives in gold: the mean
+// binary entropy of those shares.
+func constantBCE(gold [][]int, types int) float64 {
+	pos := make([]float64, types)
+	for _, g := range gold {
+		for _, i := range g {
+			pos[i]++
+		}
+	}
+	var s float64
+	for _, c := range pos {
+		if p := c / float64(len(gold)); p > 0 && p < 1 {
+			s -= p*math.Log(p) + (1-p)*math.Log(1-p)
+		}
+	}
+	return s / float64(types)
 }
 
 // lastCheckpoint returns the checkpoint-N of out with the largest N.
