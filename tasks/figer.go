@@ -8,8 +8,9 @@ import (
 
 // examples/run_finetune_figer_adapter.py (spec §6.3, §6.6).
 func init() {
-	register(&Definition{
+	Register(&Definition{
 		Task: models.TaskFIGER, Script: "examples/run_finetune_figer_adapter.py",
+		Graph:    models.TaskGraph{Head: entityHead, Labels: multiHotLabels, Loss: bceLoss},
 		Loss:     "BCE with logits (mean over B x num_labels)",
 		Metric:   "accuracy",
 		Upstream: Upstream{ClipGroups: []string{"task", "roberta"}},

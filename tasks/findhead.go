@@ -6,14 +6,17 @@ import (
 	"io"
 
 	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/runtime/metrics"
 )
 
 // lin-adapter.py: dependency-head prediction (spec §7.2).
 func init() {
-	register(&Definition{
+	Register(&Definition{
 		Task: models.TaskPretrainLin, Script: "lin-adapter.py", Adapter: "lin", Pretraining: true,
+		Graph: models.TaskGraph{Aliases: []string{"pretrain-lin", "lin", "pretrain_lin"}, SeqClasses: true,
+			Head: linHead, Labels: models.LabelSpec{DType: graph.Int64, Rank: 2}, Loss: linLoss},
 		Loss:     "cross-entropy (mean) over the positions whose attention_mask is 1, of logits [B,L,max_seq_length]",
 		Metric:   "accuracy",
 		Upstream: Upstream{ClipGroups: []string{"adapter_model"}},
@@ -40,6 +43,35 @@ func init() {
 			},
 		},
 	})
+}
+
+// linHead is lin-adapter.py's head on RoBERTa's and the lin chain's
+// outputs: C = com_dense([S, L]), then a one-head BertAttention over C
+// and out_proj(dropout(dense(context))) at every position.
+func linHead(hb *models.Head) *graph.Value {
+	g, h := hb.Graph(), hb.Hidden()
+	var logits *graph.Value
+	g.Within("head", func() {
+		com := hb.Linear(g.Concat(-1, hb.Sequence(), hb.Adapter("lin")), "com_dense", 2*h, h)
+		g.Expose("com_features", com)
+		ext := g.Unsqueeze(hb.AdditiveMask(hb.AttentionMask()), 1, 2)
+		ctx, probs := hb.Attention(com, "self_attention", 1, ext)
+		g.Expose("attention_probs", probs)
+		g.Expose("context", ctx)
+		x := hb.Dropout(hb.Linear(ctx, "dense", h, h))
+		logits = hb.Linear(x, "out_proj", h, hb.Classes("out_proj.weight"))
+	})
+	return logits
+}
+
+// linLoss is cross-entropy (mean) over the positions whose
+// attention_mask is 1, of logits [B,L,C] against head labels [B,L].
+func linLoss(in models.LossInput) *graph.Value {
+	g := in.Graph
+	c := in.Logits.Shape[2]
+	flat := g.Reshape(in.Logits, -1, c.Coef)
+	active := g.Cast(g.Equal(g.Reshape(in.AttentionMask, -1), g.ScalarInt(1)), graph.Float32)
+	return models.CrossEntropy(g, flat, g.Reshape(in.Labels, -1), active)
 }
 
 // FindHeadMetrics are the lin-adapter pre-training metrics.

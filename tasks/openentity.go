@@ -8,8 +8,9 @@ import (
 
 // examples/run_finetune_openentity_adapter.py (spec §6.2, §6.6).
 func init() {
-	register(&Definition{
+	Register(&Definition{
 		Task: models.TaskOpenEntity, Script: "examples/run_finetune_openentity_adapter.py",
+		Graph:    models.TaskGraph{Aliases: []string{"open-entity"}, Head: entityHead, Labels: multiHotLabels, Loss: bceLoss},
 		Loss:     "BCE with logits (mean over B x 9)",
 		Metric:   "micro_f1",
 		Upstream: Upstream{OptimizerFirst: true, ClipGroups: []string{"roberta", "task"}},

@@ -20,8 +20,12 @@ import (
 
 // Definition describes one task.
 type Definition struct {
-	// Task is the graph export/models builds for it.
+	// Task is the task's name.
 	Task models.Task
+	// Graph is the task's network for export/models: its inputs beyond
+	// RoBERTa's, head and training loss (Register fills its Positions from
+	// Eval.Positions and its Adapter from Adapter).
+	Graph models.TaskGraph
 	// Script is the original training script.
 	Script string
 	// Loss says in words what the script minimises.
@@ -101,11 +105,21 @@ type File struct {
 
 var registry = map[models.Task]*Definition{}
 
-// register adds a definition; each task file calls it from init.
-func register(d *Definition) {
+// Register adds a definition and its graph (models.Register); each task
+// file calls it from init.
+func Register(d *Definition) {
 	if _, dup := registry[d.Task]; dup {
 		panic("tasks: " + string(d.Task) + " registered twice")
 	}
+	if d.Pretraining {
+		d.Graph.Adapter = d.Adapter
+	}
+	if d.Graph.Positions == nil {
+		for _, p := range d.Eval.Positions {
+			d.Graph.Positions = append(d.Graph.Positions, p.Input)
+		}
+	}
+	models.Register(d.Task, d.Graph)
 	registry[d.Task] = d
 }
 

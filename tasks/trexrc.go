@@ -7,14 +7,17 @@ import (
 
 	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/builders/trexrc"
+	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/runtime/metrics"
 )
 
 // fac-adapter.py: relation classification over T-REx (spec §7.1).
 func init() {
-	register(&Definition{
+	Register(&Definition{
 		Task: models.TaskPretrainFac, Script: "fac-adapter.py", Adapter: "fac", Pretraining: true,
+		Graph: models.TaskGraph{Aliases: []string{"pretrain-fac", "fac", "pretrain_fac"},
+			Head: facHead, Labels: classLabels, Loss: crossEntropyLoss},
 		Loss:     "cross-entropy (mean) of logits [B,410] against the relation index",
 		Metric:   "micro_f1",
 		Upstream: Upstream{ClipGroups: []string{"adapter_model"}, UndividedBatch: true},
@@ -41,6 +44,24 @@ func init() {
 			Predict: predictRelation,
 		},
 	})
+}
+
+// facHead is fac-adapter.py's head on RoBERTa's and the fac chain's
+// outputs: C = com_dense([S, F]), out_proj(dropout(dense([C[subj_pos],
+// C[obj_pos]]))).
+func facHead(hb *models.Head) *graph.Value {
+	g, h := hb.Graph(), hb.Hidden()
+	var logits *graph.Value
+	g.Within("head", func() {
+		com := hb.Linear(g.Concat(-1, hb.Sequence(), hb.Adapter("fac")), "com_dense", 2*h, h)
+		hb.Expose("com_features", func() *graph.Value { return com })
+		subj, obj := hb.At(com, 0), hb.At(com, 1)
+		g.Expose("subj_output", subj)
+		g.Expose("obj_output", obj)
+		x := hb.Dropout(hb.Linear(g.Concat(-1, subj, obj), "dense", 2*h, h))
+		logits = hb.Linear(x, "out_proj", h, hb.Classes("out_proj.weight"))
+	})
+	return logits
 }
 
 // FacMetrics are the fac-adapter pre-training metrics (JSON: those of
