@@ -27,6 +27,14 @@ func init() {
 			{Name: "pytorch_bertmodel.bin", Modules: []string{"roberta"}, Rename: robertaKey},
 		},
 		NoConfig: true,
+		Init: Init{
+			PerAdapter: func(kind string, h int) []Layer { return []Layer{linear(kind+"_adapter.task_dense", 2*h, h)} },
+			Head:       func(h, _ int) ([]Layer, error) { return []Layer{linear("classifier", h, 1)}, nil },
+		},
+		DevMetrics: func(d Dev) map[string]float64 {
+			_, acc := metrics.MultipleChoiceAccuracy(d.Logits, d.Gold)
+			return map[string]float64{"accuracy": acc}
+		},
 		Eval: Eval{
 			Order:       4,
 			About:       "accuracy over the four choices",

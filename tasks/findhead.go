@@ -22,7 +22,26 @@ func init() {
 		Upstream: Upstream{ClipGroups: []string{"adapter_model"}},
 		Defaults: Hyper{LearningRate: 2e-5, WarmupSteps: 500, WeightDecay: 0, AdamEpsilon: 1e-8, MaxGradNorm: 1,
 			BatchSize: 32, Accumulation: 1, Epochs: 10, MaxSeqLength: 64, AdamBeta1: 0.9, AdamBeta2: 0.999, DropoutConfig: 0.1},
-		Files: []File{{Name: "pytorch_model.bin", Modules: []string{"adapters", "head"}, Rename: adapterModelKey}},
+		Files:       []File{{Name: "pytorch_model.bin", Modules: []string{"adapters", "head"}, Rename: adapterModelKey}},
+		ConfigExtra: map[string]any{"output_attentions": true},
+		Init: Init{ClassesFrom: "input_ids.npy", Head: func(h, n int) ([]Layer, error) {
+			if n <= 0 {
+				return nil, fmt.Errorf("find-head: the head's size (max_seq_length) is unknown")
+			}
+			return []Layer{linear("com_dense", 2*h, h), {Name: "self_attention", In: h, Attention: true},
+				linear("dense", h, h), linear("out_proj", h, n)}, nil
+		}},
+		DevMetrics: func(d Dev) map[string]float64 {
+			preds := make([][]int, len(d.Logits))
+			for i, row := range d.Logits {
+				seq := len(row) / d.Classes
+				preds[i] = make([]int, seq)
+				for j := 0; j < seq; j++ {
+					preds[i][j] = metrics.Argmax(row[j*d.Classes : (j+1)*d.Classes])
+				}
+			}
+			return map[string]float64{"accuracy": metrics.LinAccuracy(preds, d.Heads, d.Masks)}
+		},
 		Eval: Eval{
 			Order:   6,
 			About:   "lin-adapter pre-training: token accuracy (token-weighted, and the original's mean over batches)",

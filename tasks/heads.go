@@ -39,3 +39,9 @@ func entityHead(hb *models.Head) *graph.Value {
 	})
 	return logits
 }
+
+// classifierLayers are dense (in→h) and out_proj (h→n), TACREDModel's,
+// ETModel's and FIGERModel's head.
+func classifierLayers(in, h, n int) []Layer {
+	return []Layer{linear("dense", in, h), linear("out_proj", h, n)}
+}

@@ -26,6 +26,11 @@ func init() {
 			{Name: "pytorch_pretrained_model.bin", Modules: []string{"roberta"}, Rename: robertaKey},
 		},
 		ConfigExtra: freezeAdapterConfig,
+		Init:        Init{Head: func(h, _ int) ([]Layer, error) { return classifierLayers(2*h, h, 42), nil }},
+		DevMetrics: func(d Dev) map[string]float64 {
+			r := metrics.TACREDMicroF1(d.Gold, metrics.ArgmaxRows(d.Logits), 28)
+			return map[string]float64{"precision": r.Precision, "recall": r.Recall, "micro_f1": r.F1}
+		},
 		Eval: Eval{
 			Order:     1,
 			About:     "micro P/R/F1 ignoring no_relation (index 28; P = 1 when nothing is guessed)",

@@ -24,6 +24,13 @@ func init() {
 		Defaults: Hyper{LearningRate: 5e-5, WarmupSteps: 1200, WeightDecay: 0, AdamEpsilon: 1e-8, MaxGradNorm: 1,
 			BatchSize: 64, Accumulation: 1, Epochs: 5, MaxSeqLength: 64, AdamBeta1: 0.9, AdamBeta2: 0.999, DropoutConfig: 0.1},
 		Files: []File{{Name: "pytorch_model.bin", Modules: []string{"adapters", "head"}, Rename: adapterModelKey}},
+		Init: Init{Head: func(h, _ int) ([]Layer, error) {
+			return []Layer{linear("com_dense", 2*h, h), linear("dense", 2*h, h), linear("out_proj", h, 410)}, nil
+		}},
+		DevMetrics: func(d Dev) map[string]float64 {
+			r := metrics.FacPretrain(d.Gold, metrics.ArgmaxRows(d.Logits), d.BatchLosses, false)
+			return map[string]float64{"micro_f1": r.MicroF1, "macro_f1": r.MacroF1}
+		},
 		Eval: Eval{
 			Order:     5,
 			About:     "fac-adapter pre-training: micro-F1 (= accuracy), macro-F1 over gold ∪ predicted labels",
