@@ -203,6 +203,17 @@ func Get(name string) (*Definition, error) {
 	return d, nil
 }
 
+// Pretraining returns the pre-training task that trains the adapter kind
+// ("fac" or "lin").
+func Pretraining(kind string) (*Definition, error) {
+	for _, d := range registry {
+		if d.Pretraining && d.Adapter == kind {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("no pre-training task trains a %s adapter", kind)
+}
+
 // Names lists the registered tasks.
 func Names() []string {
 	var out []string
