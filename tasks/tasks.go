@@ -241,6 +241,6 @@ func adapterModelKey(key string) string {
 
 func same(key string) string { return key }
 
-// fineTuneUpstream is the RoBERTa-config extra every fine-tuning script
+// freezeAdapterConfig is the RoBERTa-config extra every fine-tuning script
 // writes.
 var freezeAdapterConfig = map[string]any{"freeze_adapter": "True"}
