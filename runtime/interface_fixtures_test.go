@@ -8,6 +8,7 @@ import (
 	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/internal/testshared"
+	_ "github.com/kadapter/kadapter/tasks" // registers the task graphs
 )
 
 // TestReadInterfaceExportedModels compares the header reader with ONNX

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/runtime/metrics"
 )
@@ -12,8 +13,10 @@ import (
 // examples/run_finetune_cosmosqa_adapter.py (spec §6.4, §6.6): no
 // clipping, the first update after accumulation-1 micro-batches, eps 1e-6.
 func init() {
-	register(&Definition{
+	Register(&Definition{
 		Task: models.TaskCosmosQA, Script: "examples/run_finetune_cosmosqa_adapter.py",
+		Graph: models.TaskGraph{Choices: 4, ReadsFirst: true, Rates: true,
+			Head: cosmosQAHead, Labels: classLabels, Loss: crossEntropyLoss},
 		Loss:     "cross-entropy (mean) over the 4 choices of logits [B,4]",
 		Metric:   "accuracy",
 		Upstream: Upstream{AccumulationOffset: 1},
@@ -24,6 +27,14 @@ func init() {
 			{Name: "pytorch_bertmodel.bin", Modules: []string{"roberta"}, Rename: robertaKey},
 		},
 		NoConfig: true,
+		Init: Init{
+			PerAdapter: func(kind string, h int) []Layer { return []Layer{linear(kind+"_adapter.task_dense", 2*h, h)} },
+			Head:       func(h, _ int) ([]Layer, error) { return []Layer{linear("classifier", h, 1)}, nil },
+		},
+		DevMetrics: func(d Dev) map[string]float64 {
+			_, acc := metrics.MultipleChoiceAccuracy(d.Logits, d.Gold)
+			return map[string]float64{"accuracy": acc}
+		},
 		Eval: Eval{
 			Order:       4,
 			About:       "accuracy over the four choices",
@@ -42,6 +53,36 @@ func init() {
 			},
 		},
 	})
+}
+
+// cosmosQAHead is COSMOSQAModel's head: each chain's AdapterModel output
+// task_dense([a·S, b·F]) (add fusion: a·S + b·F), their fusion T, and
+// classifier(dropout(T[:,0])) as 4 choice logits.
+func cosmosQAHead(hb *models.Head) *graph.Value {
+	g, h, spec := hb.Graph(), hb.Hidden(), hb.Spec()
+	outs := map[string]*graph.Value{}
+	for _, kind := range hb.Adapters() {
+		pre := kind + "_adapter"
+		g.Within(pre+".model", func() {
+			a := g.Mul(hb.Sequence(), g.Scalar(float32(spec.ARate)))
+			b := g.Mul(hb.Adapter(kind), g.Scalar(float32(spec.BRate)))
+			if spec.Fusion == "concat" {
+				outs[kind] = hb.Linear(g.Concat(-1, a, b), pre+".task_dense", 2*h, h)
+			} else {
+				outs[kind] = g.Add(a, b)
+			}
+		})
+		hb.Expose(pre+"_chain_output", func() *graph.Value { return g.Identity(hb.Adapter(kind)) })
+		hb.Expose(pre+"_model_output", func() *graph.Value { return outs[kind] })
+	}
+	t := hb.Fuse(outs)
+	var logits *graph.Value
+	g.Within("head", func() {
+		first := g.Gather(t, g.ScalarInt(0), 1)
+		g.Expose("cls_output", first)
+		logits = g.Reshape(hb.Linear(hb.Dropout(first), "classifier", h, 1), -1, 4)
+	})
+	return logits
 }
 
 // CosmosQAMetrics are CosmosQA's metrics.

@@ -1,6 +1,8 @@
 package tasks
 
 import (
+	"fmt"
+
 	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/runtime/metrics"
@@ -8,8 +10,9 @@ import (
 
 // examples/run_finetune_figer_adapter.py (spec §6.3, §6.6).
 func init() {
-	register(&Definition{
+	Register(&Definition{
 		Task: models.TaskFIGER, Script: "examples/run_finetune_figer_adapter.py",
+		Graph:    models.TaskGraph{Head: entityHead, Labels: multiHotLabels, Loss: bceLoss},
 		Loss:     "BCE with logits (mean over B x num_labels)",
 		Metric:   "accuracy",
 		Upstream: Upstream{ClipGroups: []string{"task", "roberta"}},
@@ -19,7 +22,15 @@ func init() {
 			{Name: "pytorch_task_model.bin", Modules: []string{"adapters", "fusion", "head"}, Rename: same},
 			{Name: "pytorch_pretrained_model.bin", Modules: []string{"roberta"}, Rename: robertaKey},
 		},
-		ConfigExtra: freezeAdapterConfig,
+		ConfigExtra:     freezeAdapterConfig,
+		ConfigNumLabels: true,
+		Init: Init{ClassesFrom: "labels.npy", Head: func(h, n int) ([]Layer, error) {
+			if n <= 0 {
+				return nil, fmt.Errorf("figer: the label count is unknown (give --num-labels or labels in the data)")
+			}
+			return classifierLayers(h, h, n), nil
+		}},
+		DevMetrics: func(d Dev) map[string]float64 { return typingDev(metrics.FIGERTyping(d.Logits, d.Hot)) },
 		Eval: Eval{
 			Order: 3,
 			About: "predicted types {logit > 0 or = row max}; exact ratio, loose micro/macro\n" +

@@ -6,20 +6,42 @@ import (
 	"io"
 
 	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/runtime/metrics"
 )
 
 // lin-adapter.py: dependency-head prediction (spec §7.2).
 func init() {
-	register(&Definition{
+	Register(&Definition{
 		Task: models.TaskPretrainLin, Script: "lin-adapter.py", Adapter: "lin", Pretraining: true,
+		Graph: models.TaskGraph{Aliases: []string{"pretrain-lin", "lin", "pretrain_lin"}, SeqClasses: true,
+			Head: linHead, Labels: models.LabelSpec{DType: graph.Int64, Rank: 2}, Loss: linLoss},
 		Loss:     "cross-entropy (mean) over the positions whose attention_mask is 1, of logits [B,L,max_seq_length]",
 		Metric:   "accuracy",
 		Upstream: Upstream{ClipGroups: []string{"adapter_model"}},
 		Defaults: Hyper{LearningRate: 2e-5, WarmupSteps: 500, WeightDecay: 0, AdamEpsilon: 1e-8, MaxGradNorm: 1,
 			BatchSize: 32, Accumulation: 1, Epochs: 10, MaxSeqLength: 64, AdamBeta1: 0.9, AdamBeta2: 0.999, DropoutConfig: 0.1},
-		Files: []File{{Name: "pytorch_model.bin", Modules: []string{"adapters", "head"}, Rename: adapterModelKey}},
+		Files:       []File{{Name: "pytorch_model.bin", Modules: []string{"adapters", "head"}, Rename: adapterModelKey}},
+		ConfigExtra: map[string]any{"output_attentions": true},
+		Init: Init{ClassesFrom: "input_ids.npy", Head: func(h, n int) ([]Layer, error) {
+			if n <= 0 {
+				return nil, fmt.Errorf("find-head: the head's size (max_seq_length) is unknown")
+			}
+			return []Layer{linear("com_dense", 2*h, h), {Name: "self_attention", In: h, Attention: true},
+				linear("dense", h, h), linear("out_proj", h, n)}, nil
+		}},
+		DevMetrics: func(d Dev) map[string]float64 {
+			preds := make([][]int, len(d.Logits))
+			for i, row := range d.Logits {
+				seq := len(row) / d.Classes
+				preds[i] = make([]int, seq)
+				for j := 0; j < seq; j++ {
+					preds[i][j] = metrics.Argmax(row[j*d.Classes : (j+1)*d.Classes])
+				}
+			}
+			return map[string]float64{"accuracy": metrics.LinAccuracy(preds, d.Heads, d.Masks)}
+		},
 		Eval: Eval{
 			Order:   6,
 			About:   "lin-adapter pre-training: token accuracy (token-weighted, and the original's mean over batches)",
@@ -40,6 +62,35 @@ func init() {
 			},
 		},
 	})
+}
+
+// linHead is lin-adapter.py's head on RoBERTa's and the lin chain's
+// outputs: C = com_dense([S, L]), then a one-head BertAttention over C
+// and out_proj(dropout(dense(context))) at every position.
+func linHead(hb *models.Head) *graph.Value {
+	g, h := hb.Graph(), hb.Hidden()
+	var logits *graph.Value
+	g.Within("head", func() {
+		com := hb.Linear(g.Concat(-1, hb.Sequence(), hb.Adapter("lin")), "com_dense", 2*h, h)
+		g.Expose("com_features", com)
+		ext := g.Unsqueeze(hb.AdditiveMask(hb.AttentionMask()), 1, 2)
+		ctx, probs := hb.Attention(com, "self_attention", 1, ext)
+		g.Expose("attention_probs", probs)
+		g.Expose("context", ctx)
+		x := hb.Dropout(hb.Linear(ctx, "dense", h, h))
+		logits = hb.Linear(x, "out_proj", h, hb.Classes("out_proj.weight"))
+	})
+	return logits
+}
+
+// linLoss is cross-entropy (mean) over the positions whose
+// attention_mask is 1, of logits [B,L,C] against head labels [B,L].
+func linLoss(in models.LossInput) *graph.Value {
+	g := in.Graph
+	c := in.Logits.Shape[2]
+	flat := g.Reshape(in.Logits, -1, c.Coef)
+	active := g.Cast(g.Equal(g.Reshape(in.AttentionMask, -1), g.ScalarInt(1)), graph.Float32)
+	return models.CrossEntropy(g, flat, g.Reshape(in.Labels, -1), active)
 }
 
 // FindHeadMetrics are the lin-adapter pre-training metrics.

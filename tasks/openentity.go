@@ -8,8 +8,9 @@ import (
 
 // examples/run_finetune_openentity_adapter.py (spec §6.2, §6.6).
 func init() {
-	register(&Definition{
+	Register(&Definition{
 		Task: models.TaskOpenEntity, Script: "examples/run_finetune_openentity_adapter.py",
+		Graph:    models.TaskGraph{Aliases: []string{"open-entity"}, Head: entityHead, Labels: multiHotLabels, Loss: bceLoss},
 		Loss:     "BCE with logits (mean over B x 9)",
 		Metric:   "micro_f1",
 		Upstream: Upstream{OptimizerFirst: true, ClipGroups: []string{"roberta", "task"}},
@@ -20,6 +21,8 @@ func init() {
 			{Name: "pytorch_pretrained_model.bin", Modules: []string{"roberta"}, Rename: robertaKey},
 		},
 		ConfigExtra: freezeAdapterConfig,
+		Init:        Init{Head: func(h, _ int) ([]Layer, error) { return classifierLayers(h, h, 9), nil }},
+		DevMetrics:  func(d Dev) map[string]float64 { return typingDev(metrics.OpenEntityTyping(d.Logits, d.Hot)) },
 		Eval: Eval{
 			Order:      2,
 			About:      "predicted types {logit > 0}; exact-match count and ratio, loose micro and macro P/R/F1",
@@ -38,4 +41,10 @@ func init() {
 			Predict: predictTyping(metrics.OpenEntityPredict[float32]),
 		},
 	})
+}
+
+// typingDev are the entity-typing dev metrics: the exact-match ratio as
+// accuracy, loose micro and macro F1.
+func typingDev(r metrics.TypingResult) map[string]float64 {
+	return map[string]float64{"accuracy": r.ExactRatio, "micro_f1": r.Micro.F1, "macro_f1": r.Macro.F1}
 }

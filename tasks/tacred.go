@@ -6,14 +6,16 @@ import (
 	"io"
 
 	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/runtime/metrics"
 )
 
 // examples/run_finetune_TACRED_adapter.py (spec §6.1, §6.6).
 func init() {
-	register(&Definition{
+	Register(&Definition{
 		Task: models.TaskTACRED, Script: "examples/run_finetune_TACRED_adapter.py",
+		Graph:    models.TaskGraph{Head: tacredHead, Labels: classLabels, Loss: crossEntropyLoss},
 		Loss:     "cross-entropy (mean) of logits [B,42]",
 		Metric:   "micro_f1",
 		Upstream: Upstream{OptimizerFirst: true, ClipGroups: []string{"roberta", "task"}},
@@ -24,6 +26,11 @@ func init() {
 			{Name: "pytorch_pretrained_model.bin", Modules: []string{"roberta"}, Rename: robertaKey},
 		},
 		ConfigExtra: freezeAdapterConfig,
+		Init:        Init{Head: func(h, _ int) ([]Layer, error) { return classifierLayers(2*h, h, 42), nil }},
+		DevMetrics: func(d Dev) map[string]float64 {
+			r := metrics.TACREDMicroF1(d.Gold, metrics.ArgmaxRows(d.Logits), 28)
+			return map[string]float64{"precision": r.Precision, "recall": r.Recall, "micro_f1": r.F1}
+		},
 		Eval: Eval{
 			Order:     1,
 			About:     "micro P/R/F1 ignoring no_relation (index 28; P = 1 when nothing is guessed)",
@@ -40,6 +47,22 @@ func init() {
 			Predict: predictRelation,
 		},
 	})
+}
+
+// tacredHead is TACREDModel's head on the fused output:
+// out_proj(dropout(dense([T[subj_pos], T[obj_pos]]))).
+func tacredHead(hb *models.Head) *graph.Value {
+	t := hb.Fuse(nil)
+	g, h := hb.Graph(), hb.Hidden()
+	var logits *graph.Value
+	g.Within("head", func() {
+		subj, obj := hb.At(t, 0), hb.At(t, 1)
+		g.Expose("subj_output", subj)
+		g.Expose("obj_output", obj)
+		x := hb.Linear(g.Concat(-1, subj, obj), "dense", 2*h, h)
+		logits = hb.Linear(hb.Dropout(x), "out_proj", h, hb.Classes("out_proj.weight"))
+	})
+	return logits
 }
 
 // TACREDMetrics are TACRED's metrics (micro P/R/F1 ignoring no_relation).

@@ -3,11 +3,14 @@
 // which modules train by default, and the facts of its original training
 // script (the order of the scheduler and optimizer calls, clip groups,
 // accumulation offset, batch rule, default hyper-parameters, the files a
-// checkpoint holds), and how it is evaluated: the graph's inputs, its label
-// list, how logits are reduced and scored with runtime/metrics, and the
-// prediction lines it writes (Eval). Training, export and evaluation read a
-// task from here; adding a task means adding one file that registers a
-// Definition (and its feature converter in builders/features).
+// checkpoint holds, how a new model's head is initialized, its dev
+// metrics), and how it is evaluated: the graph's inputs, its label list,
+// how logits are reduced and scored with runtime/metrics, and the
+// prediction lines it writes (Eval). Export, training, evaluation and
+// prediction read a task from here: Register hands the task's graph to
+// export/models and, for a task with a record format of its own making,
+// its converter to builders/features. Adding a task means adding one file
+// that calls Register from init (see docs/train.md, "Adding a task").
 package tasks
 
 import (
@@ -15,13 +18,18 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/export/models"
 )
 
 // Definition describes one task.
 type Definition struct {
-	// Task is the graph export/models builds for it.
+	// Task is the task's name.
 	Task models.Task
+	// Graph is the task's network for export/models: its inputs beyond
+	// RoBERTa's, head and training loss (Register fills its Positions from
+	// Eval.Positions and its Adapter from Adapter).
+	Graph models.TaskGraph
 	// Script is the original training script.
 	Script string
 	// Loss says in words what the script minimises.
@@ -46,9 +54,68 @@ type Definition struct {
 	ConfigExtra map[string]any
 	// NoConfig is set when the script writes no config.json.
 	NoConfig bool
+	// ConfigNumLabels: the config.json a checkpoint holds records the
+	// head's class count as num_labels (FIGER).
+	ConfigNumLabels bool
+	// Features is the task's record format for builders/features; nil:
+	// builders/features has the task's format built in.
+	Features *features.Format
+	// Init sizes the modules train.InitMissing draws for a new model.
+	Init Init
 	// Eval is how the task is evaluated and predicted (package evaluate,
 	// krun eval, krun predict).
 	Eval Eval
+	// DevMetrics are krun train's dev-set metrics (besides the loss) of
+	// the outputs a dev pass collects.
+	DevMetrics func(d Dev) map[string]float64
+}
+
+// Init is what a new task model is initialized with (adapter chains come
+// first, see train.InitMissing).
+type Init struct {
+	// ClassesFrom is the .npy array of a data folder whose second
+	// dimension is the head's class count when nothing else gives it
+	// (FIGER: labels.npy; find-head: input_ids.npy); "" when the head has
+	// a fixed size.
+	ClassesFrom string
+	// PerAdapter are the layers drawn for each adapter chain before its
+	// fusion layer (CosmosQA's per-adapter task_dense); nil: none.
+	PerAdapter func(kind string, h int) []Layer
+	// Head are the head's layers, drawn after the fusion; classes is the
+	// class count where the task does not fix it (0: unknown).
+	Head func(h, classes int) ([]Layer, error)
+}
+
+// Layer is one module InitMissing initializes.
+type Layer struct {
+	// Name is the key prefix.
+	Name string
+	// In and Out size a Linear (weight [Out,In]); for an attention block
+	// In is its hidden size.
+	In, Out int
+	// Attention makes it a BertAttention (query, key, value, output.dense
+	// and output.LayerNorm under Name).
+	Attention bool
+}
+
+// linear is a Linear layer.
+func linear(name string, in, out int) Layer { return Layer{Name: name, In: in, Out: out} }
+
+// Dev is what a dev pass of krun train collects, in the data set's order.
+type Dev struct {
+	// Logits are the examples' logits, flattened per example.
+	Logits [][]float32
+	// Classes is the logits' last dimension.
+	Classes int
+	// Gold are class labels (int64 labels [batch]).
+	Gold []int
+	// Hot are multi-hot labels (float32 labels).
+	Hot [][]float64
+	// Heads and Masks are per-token labels and attention masks (int64
+	// labels [batch,seq]).
+	Heads, Masks [][]int
+	// BatchLosses are the losses of the dev batches.
+	BatchLosses []float64
 }
 
 // Upstream are the loop facts --loop upstream reproduces.
@@ -101,10 +168,23 @@ type File struct {
 
 var registry = map[models.Task]*Definition{}
 
-// register adds a definition; each task file calls it from init.
-func register(d *Definition) {
+// Register adds a definition and its graph (models.Register); each task
+// file calls it from init.
+func Register(d *Definition) {
 	if _, dup := registry[d.Task]; dup {
 		panic("tasks: " + string(d.Task) + " registered twice")
+	}
+	if d.Pretraining {
+		d.Graph.Adapter = d.Adapter
+	}
+	if d.Graph.Positions == nil {
+		for _, p := range d.Eval.Positions {
+			d.Graph.Positions = append(d.Graph.Positions, p.Input)
+		}
+	}
+	models.Register(d.Task, d.Graph)
+	if d.Features != nil {
+		features.Register(string(d.Task), *d.Features)
 	}
 	registry[d.Task] = d
 }
@@ -121,6 +201,17 @@ func Get(name string) (*Definition, error) {
 		return nil, fmt.Errorf("task %s cannot be trained (trainable: %s)", t, strings.Join(Names(), ", "))
 	}
 	return d, nil
+}
+
+// Pretraining returns the pre-training task that trains the adapter kind
+// ("fac" or "lin").
+func Pretraining(kind string) (*Definition, error) {
+	for _, d := range registry {
+		if d.Pretraining && d.Adapter == kind {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("no pre-training task trains a %s adapter", kind)
 }
 
 // Names lists the registered tasks.
@@ -150,6 +241,6 @@ func adapterModelKey(key string) string {
 
 func same(key string) string { return key }
 
-// fineTuneUpstream is the RoBERTa-config extra every fine-tuning script
+// freezeAdapterConfig is the RoBERTa-config extra every fine-tuning script
 // writes.
 var freezeAdapterConfig = map[string]any{"freeze_adapter": "True"}

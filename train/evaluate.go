@@ -11,6 +11,7 @@ import (
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/runtime"
 	"github.com/kadapter/kadapter/runtime/metrics"
+	"github.com/kadapter/kadapter/tasks"
 )
 
 // evaluator scores a dev set with the model being trained: a forward-only
@@ -19,7 +20,6 @@ import (
 // buffers, so an evaluation copies no weights. Scores come from the same
 // metric functions krun eval uses (runtime/metrics).
 type evaluator struct {
-	task        models.Task
 	sess        *ort.DynamicAdvancedSession
 	dataIn      []string
 	data        Data
@@ -90,7 +90,7 @@ func (ev *evaluator) close() {
 // run scores the dev set with the engine's current parameters. The
 // returned map holds "loss" (mean of the batch losses) and the task's
 // metrics; headline names the one --metric defaults to.
-func (ev *evaluator) run(ctx context.Context, e *Engine, task models.Task) (map[string]float64, error) {
+func (ev *evaluator) run(ctx context.Context, e *Engine, def *tasks.Definition) (map[string]float64, error) {
 	n := ev.data.Len()
 	var batchLosses []float64
 	var logits [][]float32   // [N][C] (flattened per example)
@@ -172,39 +172,9 @@ func (ev *evaluator) run(ctx context.Context, e *Engine, task models.Task) (map[
 			}
 		}
 	}
-	out := map[string]float64{"loss": metrics.CombineLosses(batchLosses, false)}
-	switch task {
-	case models.TaskPretrainFac:
-		pred := metrics.ArgmaxRows(logits)
-		r := metrics.FacPretrain(gold, pred, batchLosses, false)
-		out["micro_f1"], out["macro_f1"] = r.MicroF1, r.MacroF1
-	case models.TaskTACRED:
-		r := metrics.TACREDMicroF1(gold, metrics.ArgmaxRows(logits), 28)
-		out["precision"], out["recall"], out["micro_f1"] = r.Precision, r.Recall, r.F1
-	case models.TaskOpenEntity, models.TaskFIGER:
-		var r metrics.TypingResult
-		if task == models.TaskOpenEntity {
-			r = metrics.OpenEntityTyping(logits, hot)
-		} else {
-			r = metrics.FIGERTyping(logits, hot)
-		}
-		out["accuracy"] = r.ExactRatio
-		out["micro_f1"], out["macro_f1"] = r.Micro.F1, r.Macro.F1
-	case models.TaskCosmosQA:
-		_, acc := metrics.MultipleChoiceAccuracy(logits, gold)
-		out["accuracy"] = acc
-	case models.TaskPretrainLin:
-		c := int(ev.logitsShape[2].Coef)
-		preds := make([][]int, len(logits))
-		for i, row := range logits {
-			seq := len(row) / c
-			preds[i] = make([]int, seq)
-			for j := 0; j < seq; j++ {
-				preds[i][j] = metrics.Argmax(row[j*c : (j+1)*c])
-			}
-		}
-		out["accuracy"] = metrics.LinAccuracy(preds, heads, masks)
-	}
+	out := def.DevMetrics(tasks.Dev{Logits: logits, Classes: int(ev.logitsShape[len(ev.logitsShape)-1].Coef),
+		Gold: gold, Hot: hot, Heads: heads, Masks: masks, BatchLosses: batchLosses})
+	out["loss"] = metrics.CombineLosses(batchLosses, false)
 	for k, v := range out {
 		if math.IsNaN(v) {
 			delete(out, k)

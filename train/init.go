@@ -79,6 +79,25 @@ func InitMissing(def *tasks.Definition, w *models.Weights, h int, s InitSpec) ([
 		}
 		return layerNorm(prefix+".output.LayerNorm", n)
 	}
+	layer := func(l tasks.Layer) error {
+		if l.Attention {
+			return attention(l.Name, l.In)
+		}
+		return linear(l.Name, l.In, l.Out)
+	}
+	// head draws the head's layers and returns the keys made.
+	head := func() ([]string, error) {
+		ls, err := def.Init.Head(h, s.Labels)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			if err := layer(l); err != nil {
+				return nil, err
+			}
+		}
+		return made, nil
+	}
 	hasPrefix := func(p string) bool {
 		for _, k := range w.Keys() {
 			if len(k) >= len(p) && k[:len(p)] == p {
@@ -134,32 +153,7 @@ func InitMissing(def *tasks.Definition, w *models.Weights, h int, s InitSpec) ([
 				}
 			}
 		}
-		if err := linear("com_dense", 2*h, h); err != nil {
-			return nil, err
-		}
-		switch def.Task {
-		case models.TaskPretrainFac:
-			if err := linear("dense", 2*h, h); err != nil {
-				return nil, err
-			}
-			if err := linear("out_proj", h, 410); err != nil {
-				return nil, err
-			}
-		case models.TaskPretrainLin:
-			if s.Labels <= 0 {
-				return nil, fmt.Errorf("find-head: the head's size (max_seq_length) is unknown")
-			}
-			if err := attention("self_attention", h); err != nil {
-				return nil, err
-			}
-			if err := linear("dense", h, h); err != nil {
-				return nil, err
-			}
-			if err := linear("out_proj", h, s.Labels); err != nil {
-				return nil, err
-			}
-		}
-		return made, nil
+		return head()
 	}
 	var kinds []string
 	for _, k := range []string{"fac", "lin"} {
@@ -171,9 +165,11 @@ func InitMissing(def *tasks.Definition, w *models.Weights, h int, s InitSpec) ([
 		return nil, fmt.Errorf("task %s needs adapters: give --task-model, or --fac/--lin", def.Task)
 	}
 	for _, k := range kinds {
-		if def.Task == models.TaskCosmosQA {
-			if err := linear(k+"_adapter.task_dense", 2*h, h); err != nil {
-				return nil, err
+		if def.Init.PerAdapter != nil {
+			for _, l := range def.Init.PerAdapter(k, h) {
+				if err := layer(l); err != nil {
+					return nil, err
+				}
 			}
 		}
 		if err := linear("task_dense_"+k, 2*h, h); err != nil {
@@ -185,34 +181,7 @@ func InitMissing(def *tasks.Definition, w *models.Weights, h int, s InitSpec) ([
 			return nil, err
 		}
 	}
-	switch def.Task {
-	case models.TaskTACRED:
-		if err := linear("dense", 2*h, h); err != nil {
-			return nil, err
-		}
-		if err := linear("out_proj", h, 42); err != nil {
-			return nil, err
-		}
-	case models.TaskOpenEntity, models.TaskFIGER:
-		n := 9
-		if def.Task == models.TaskFIGER {
-			if s.Labels <= 0 {
-				return nil, fmt.Errorf("figer: the label count is unknown (give --num-labels or labels in the data)")
-			}
-			n = s.Labels
-		}
-		if err := linear("dense", h, h); err != nil {
-			return nil, err
-		}
-		if err := linear("out_proj", h, n); err != nil {
-			return nil, err
-		}
-	case models.TaskCosmosQA:
-		if err := linear("classifier", h, 1); err != nil {
-			return nil, err
-		}
-	}
-	return made, nil
+	return head()
 }
 
 // NewRoberta returns the tensors of a randomly initialized RoBERTa of

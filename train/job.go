@@ -107,8 +107,8 @@ func newJob(o Options) (*job, error) {
 	if is.Labels == 0 {
 		is.Labels = labelCount(def, o.Data)
 	}
-	if is.Labels == 0 && def.Task == models.TaskPretrainLin {
-		// find-head's head has max_seq_length classes.
+	if is.Labels == 0 && def.Graph.SeqClasses {
+		// The head has max_seq_length classes.
 		is.Labels = o.Features.MaxSeqLength
 		if is.Labels == 0 {
 			is.Labels = features.DefaultMaxSeqLength(string(def.Task))
@@ -359,7 +359,7 @@ func (j *job) run(ctx context.Context, obs Observer) (*Result, error) {
 		lastPos = &pos
 		evaluated := j.dev != nil && o.EvalSteps > 0 && u.Step%o.EvalSteps == 0
 		if evaluated {
-			dev, err := j.dev.run(ctx, j.e, j.def.Task)
+			dev, err := j.dev.run(ctx, j.e, j.def)
 			if err != nil {
 				return err
 			}
@@ -414,7 +414,7 @@ func (j *job) run(ctx context.Context, obs Observer) (*Result, error) {
 		return nil, err
 	}
 	if j.dev != nil && (o.EvalSteps <= 0 || sum.Updates%o.EvalSteps != 0) {
-		dev, err := j.dev.run(ctx, j.e, j.def.Task)
+		dev, err := j.dev.run(ctx, j.e, j.def)
 		if err != nil {
 			return nil, err
 		}
@@ -577,9 +577,6 @@ func (j *job) config() map[string]any {
 		c[k] = v
 	}
 	c["output_hidden_states"] = true
-	if j.def.Task == models.TaskPretrainLin {
-		c["output_attentions"] = true
-	}
 	if !j.def.Pretraining {
 		c["hidden_dropout_prob"] = j.dropout("roberta", "hidden")
 		c["attention_probs_dropout_prob"] = j.dropout("roberta", "attention")
@@ -592,7 +589,7 @@ func (j *job) config() map[string]any {
 	if !j.def.Pretraining {
 		c["freeze_adapter"] = map[bool]string{true: "True", false: "False"}[j.frozen["adapters"]]
 	}
-	if j.def.Task == models.TaskFIGER {
+	if j.def.ConfigNumLabels {
 		c["num_labels"] = j.logits.Shape[1].Coef
 	}
 	return c

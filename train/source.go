@@ -17,10 +17,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/kadapter/kadapter/builders/features"
+	"github.com/kadapter/kadapter/export/graph"
 	"github.com/kadapter/kadapter/export/models"
 	"github.com/kadapter/kadapter/internal/atomicfile"
 	"github.com/kadapter/kadapter/pipeline"
 	"github.com/kadapter/kadapter/runtime"
+	"github.com/kadapter/kadapter/tasks"
 )
 
 // Data is a training or dev set: Len examples, gathered into micro-batches
@@ -147,7 +149,7 @@ type rowMeta struct {
 	Dropped map[string]int `json:"dropped,omitempty"`
 	// Seq is the sequence length, Choices 4 for CosmosQA else 1.
 	Seq, Choices int
-	// Positions per example (2 tacred/trex-rc, 1 openentity/figer).
+	// Positions per example (the task's Eval.Positions).
 	Positions int
 	// LabelInts per example: 1 (class) or Seq (find-head); LabelBytes:
 	// multi-hot width (openentity/figer).
@@ -165,6 +167,8 @@ type rows struct {
 	f    *os.File
 	meta rowMeta
 	name string
+	// positions names the position inputs (the task's, in order).
+	positions []string
 }
 
 func openRows(base string) (*rows, error) {
@@ -176,6 +180,17 @@ func openRows(base string) (*rows, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
+	def, err := tasks.Get(m.Task)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range def.Eval.Positions {
+		names = append(names, p.Input)
+	}
+	if len(names) != m.Positions {
+		return nil, fmt.Errorf("%s.json: %d positions, task %s has %d", base, m.Positions, m.Task, len(names))
+	}
 	f, err := os.Open(base + ".rows")
 	if err != nil {
 		return nil, err
@@ -184,7 +199,7 @@ func openRows(base string) (*rows, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s.rows: size does not match its metadata", base)
 	}
-	return &rows{f: f, meta: m, name: m.Source}, nil
+	return &rows{f: f, meta: m, name: m.Source, positions: names}, nil
 }
 
 // Len implements Data.
@@ -234,8 +249,7 @@ func (r *rows) Batch(idx []int) (Batch, error) {
 		shape = []int64{int64(n), int64(m.Choices), int64(m.Seq)}
 	}
 	b := Batch{"input_ids": {Shape: shape, Data: ids}, "attention_mask": {Shape: shape, Data: mask}}
-	names := map[int][]string{2: {"subj_pos", "obj_pos"}, 1: {"entity_pos"}}[m.Positions]
-	for p, name := range names {
+	for p, name := range r.positions {
 		b[name] = runtime.Tensor{Shape: []int64{int64(n)}, Data: pos[p]}
 	}
 	switch {
@@ -271,6 +285,14 @@ func cacheKey(path string, o SourceOptions) (string, error) {
 
 // buildRows converts path into base.rows + base.json (atomically).
 func buildRows(path, base string, o SourceOptions, rep *SourceReport) error {
+	def, err := tasks.Get(string(o.Task))
+	if err != nil {
+		return err
+	}
+	ls, err := models.Labels(o.Task)
+	if err != nil {
+		return err
+	}
 	m := rowMeta{Task: string(o.Task), Source: path, Choices: 1, Dropped: map[string]int{}}
 	rf, err := atomicfile.Create(base + ".rows")
 	if err != nil {
@@ -300,17 +322,17 @@ func buildRows(path, base string, o SourceOptions, rep *SourceReport) error {
 		if len(ids) != m.Seq*m.Choices {
 			return fmt.Errorf("%s: record %d has %d ids, earlier records %d", path, ex.Record, len(ids), m.Seq*m.Choices)
 		}
-		var pos []int
-		switch o.Task {
-		case models.TaskTACRED, models.TaskPretrainFac:
-			pos, m.Positions = []int{ex.SubjPos, ex.ObjPos}, 2
-			m.LabelInts = 1
-		case models.TaskOpenEntity, models.TaskFIGER:
-			pos, m.Positions = []int{ex.EntityPos}, 1
+		pos := make([]int, len(def.Eval.Positions))
+		for i, p := range def.Eval.Positions {
+			pos[i] = p.Of(ex)
+		}
+		m.Positions = len(pos)
+		switch {
+		case ls.DType == graph.Float32:
 			m.LabelBytes = len(ex.Labels)
-		case models.TaskPretrainLin:
+		case ls.Rank == 2:
 			m.LabelInts = len(ex.Labels)
-		case models.TaskCosmosQA:
+		default:
 			m.LabelInts = 1
 		}
 		buf = buf[:0]
@@ -461,6 +483,11 @@ func newConverter(o SourceOptions) (*features.Converter, error) {
 
 // featureRows reads the rows of a kprep features batch.
 func featureRows(rec arrow.RecordBatch, task models.Task, m *rowMeta, put func(*features.Example) error) error {
+	tg, err := models.Lookup(task)
+	if err != nil {
+		return err
+	}
+	multiChoice := tg.Choices > 0
 	col := func(name string) arrow.Array {
 		idx := rec.Schema().FieldIndices(name)
 		if len(idx) == 0 {
@@ -495,7 +522,7 @@ func featureRows(rec arrow.RecordBatch, task models.Task, m *rowMeta, put func(*
 		ex := features.Example{Record: m.Records, SubjPos: scalar("subj_pos", i), ObjPos: scalar("obj_pos", i),
 			EntityPos: scalar("entity_pos", i), Label: scalar("label", i)}
 		m.Records++
-		if task == models.TaskCosmosQA {
+		if multiChoice {
 			outer, ok := ids.(*array.List)
 			mo, ok2 := mask.(*array.List)
 			if !ok || !ok2 {

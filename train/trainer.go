@@ -226,19 +226,13 @@ func clipGroups(def *tasks.Definition, loop LoopKind) ([]string, func(string) st
 }
 
 // labelCount guesses a head's size from the data when no file gives it:
-// FIGER's label count (labels.npy's width), find-head's max_seq_length
-// (input_ids' width).
+// the width of the array def.Init.ClassesFrom names (FIGER's label count
+// in labels.npy, find-head's max_seq_length in input_ids.npy).
 func labelCount(def *tasks.Definition, dir string) int {
-	name := ""
-	switch def.Task {
-	case models.TaskFIGER:
-		name = "labels.npy"
-	case models.TaskPretrainLin:
-		name = "input_ids.npy"
-	default:
+	if def.Init.ClassesFrom == "" {
 		return 0
 	}
-	a, err := npy.ReadFile(filepath.Join(dir, name))
+	a, err := npy.ReadFile(filepath.Join(dir, def.Init.ClassesFrom))
 	if err != nil || len(a.Shape) != 2 {
 		return 0
 	}

@@ -26,30 +26,31 @@ var (
 	int64ListList = arrow.ListOf(arrow.ListOf(arrow.PrimitiveTypes.Int64))
 )
 
-// Schema returns the Arrow schema of a task's feature file:
+// Schema returns the Arrow schema of a task's feature file, by the
+// task's Layout:
 //
-//	all tasks:             id string, record int64
-//	tacred, trex-rc:       input_ids, attention_mask list<int64>; subj_pos, obj_pos, label int64
-//	openentity, figer:     input_ids, attention_mask list<int64>; entity_pos int64; labels list<int64> (multi-hot)
-//	find-head:             input_ids, attention_mask, labels list<int64> (per position)
-//	cosmosqa:              input_ids, attention_mask list<list<int64>> (4 x L); label int64 (null = none)
+//	all tasks:                     id string, record int64
+//	relation (tacred, trex-rc):    input_ids, attention_mask list<int64>; subj_pos, obj_pos, label int64
+//	entity (openentity, figer):    input_ids, attention_mask list<int64>; entity_pos int64; labels list<int64> (multi-hot)
+//	tokens (find-head):            input_ids, attention_mask, labels list<int64> (per position)
+//	choices (cosmosqa):            input_ids, attention_mask list<list<int64>> (4 x L); label int64 (null = none)
 func Schema(task string) (*arrow.Schema, error) {
 	f := func(name string, t arrow.DataType, nullable bool) arrow.Field {
 		return arrow.Field{Name: name, Type: t, Nullable: nullable}
 	}
 	fields := []arrow.Field{f(ColID, arrow.BinaryTypes.String, false), f(ColRecord, arrow.PrimitiveTypes.Int64, false)}
 	i64 := arrow.PrimitiveTypes.Int64
-	switch task {
-	case TaskTACRED, TaskTREXRC:
+	switch formats[task].Layout {
+	case LayoutRelation:
 		fields = append(fields, f(ColInputIDs, int64List, false), f(ColAttentionMask, int64List, false),
 			f(ColSubjPos, i64, false), f(ColObjPos, i64, false), f(ColLabel, i64, false))
-	case TaskOpenEntity, TaskFIGER:
+	case LayoutEntity:
 		fields = append(fields, f(ColInputIDs, int64List, false), f(ColAttentionMask, int64List, false),
 			f(ColEntityPos, i64, false), f(ColLabels, int64List, false))
-	case TaskFindHead:
+	case LayoutTokens:
 		fields = append(fields, f(ColInputIDs, int64List, false), f(ColAttentionMask, int64List, false),
 			f(ColLabels, int64List, false))
-	case TaskCosmosQA:
+	case LayoutChoices:
 		fields = append(fields, f(ColInputIDs, int64ListList, false), f(ColAttentionMask, int64ListList, false),
 			f(ColLabel, i64, true))
 	default:
@@ -88,14 +89,15 @@ func AppendRow(task string, rb *array.RecordBuilder, ex *Example) error {
 		return rb.Field(idx[0]), nil
 	}
 	var names []string
-	switch task {
-	case TaskTACRED, TaskTREXRC:
+	layout := formats[task].Layout
+	switch layout {
+	case LayoutRelation:
 		names = []string{ColID, ColRecord, ColInputIDs, ColAttentionMask, ColSubjPos, ColObjPos, ColLabel}
-	case TaskOpenEntity, TaskFIGER:
+	case LayoutEntity:
 		names = []string{ColID, ColRecord, ColInputIDs, ColAttentionMask, ColEntityPos, ColLabels}
-	case TaskFindHead:
+	case LayoutTokens:
 		names = []string{ColID, ColRecord, ColInputIDs, ColAttentionMask, ColLabels}
-	case TaskCosmosQA:
+	case LayoutChoices:
 		names = []string{ColID, ColRecord, ColInputIDs, ColAttentionMask, ColLabel}
 	default:
 		return fmt.Errorf("unknown task %q", task)
@@ -111,13 +113,13 @@ func AppendRow(task string, rb *array.RecordBuilder, ex *Example) error {
 		case ColRecord:
 			b.(*array.Int64Builder).Append(int64(ex.Record))
 		case ColInputIDs:
-			if task == TaskCosmosQA {
+			if layout == LayoutChoices {
 				appendChoices(b, ex.Choices, false)
 			} else {
 				appendList(b, ex.InputIDs)
 			}
 		case ColAttentionMask:
-			if task == TaskCosmosQA {
+			if layout == LayoutChoices {
 				appendChoices(b, ex.Choices, true)
 			} else {
 				appendList(b, ex.AttentionMask)

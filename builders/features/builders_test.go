@@ -286,7 +286,7 @@ func TestConverterConfigErrors(t *testing.T) {
 			t.Errorf("%+v: no error", cfg)
 		}
 	}
-	for _, task := range Tasks {
+	for _, task := range Tasks() {
 		if DefaultMaxSeqLength(task) == 0 {
 			t.Errorf("%s has no default length", task)
 		}

@@ -72,3 +72,13 @@ func (c *CosmosQA) Build(record int, r *CosmosQARecord) (Example, error) {
 	}
 	return ex, nil
 }
+
+// Convert implements RecordConverter.
+func (c *CosmosQA) Convert(record int, raw []byte) Result {
+	r, err := DecodeCosmosQA(raw)
+	if err != nil {
+		return Result{Err: err}
+	}
+	ex, err := c.Build(record, &r)
+	return Result{Example: ex, Err: err, decoded: true}
+}

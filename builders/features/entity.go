@@ -190,3 +190,21 @@ func FIGERLabelsFromRecords(records []EntityRecord) []string {
 	}
 	return out
 }
+
+// Convert implements RecordConverter.
+func (o *OpenEntity) Convert(record int, raw []byte) Result {
+	return convertEntity(o.Build, record, raw)
+}
+
+// Convert implements RecordConverter.
+func (f *FIGER) Convert(record int, raw []byte) Result { return convertEntity(f.Build, record, raw) }
+
+// convertEntity decodes a raw entity record and builds it.
+func convertEntity(build func(int, *EntityRecord) (Example, error), record int, raw []byte) Result {
+	r, err := DecodeEntity(raw)
+	if err != nil {
+		return Result{Err: err}
+	}
+	ex, err := build(record, &r)
+	return Result{Example: ex, Err: err, decoded: true}
+}

@@ -8,7 +8,8 @@
 // every record that does not become an Example is counted by reason.
 //
 // Each task has a builder type (TACRED, TREXRC, FindHead, OpenEntity, FIGER,
-// CosmosQA) with a Build method that is safe for concurrent use; stateful
+// CosmosQA) with a Build method that is safe for concurrent use, and a
+// registered Format (Register) that NewConverter selects it by; stateful
 // steps that depend on file order (TACRED's negative sampling) live in a
 // separate NegativeSampler that must see the records in order.
 package features

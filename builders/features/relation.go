@@ -280,3 +280,30 @@ func (s *NegativeSampler) Keep(relation string) bool {
 	s.left--
 	return s.left > 0
 }
+
+// Convert implements RecordConverter.
+func (t *TACRED) Convert(record int, raw []byte) Result { return convertRelation(t, record, raw) }
+
+// ConvertRelation implements RelationConverter.
+func (t *TACRED) ConvertRelation(record int, r *RelationRecord) Result {
+	ex, err := t.Build(record, r)
+	return Result{Example: ex, Err: err, relation: r.Relation, decoded: true}
+}
+
+// Convert implements RecordConverter.
+func (t *TREXRC) Convert(record int, raw []byte) Result { return convertRelation(t, record, raw) }
+
+// ConvertRelation implements RelationConverter.
+func (t *TREXRC) ConvertRelation(record int, r *RelationRecord) Result {
+	ex, err := t.Build(record, r)
+	return Result{Example: ex, Err: err, relation: r.Relation, decoded: true}
+}
+
+// convertRelation decodes a raw relation record and converts it.
+func convertRelation(c RelationConverter, record int, raw []byte) Result {
+	r, err := DecodeRelation(raw)
+	if err != nil {
+		return Result{Err: err}
+	}
+	return c.ConvertRelation(record, &r)
+}

@@ -7,7 +7,7 @@ import (
 	"github.com/kadapter/kadapter/builders/trexrc"
 )
 
-// Task names accepted by NewConverter (and kprep features --task).
+// The built-in tasks' names (kprep features --task).
 const (
 	TaskTREXRC     = "trex-rc"
 	TaskFindHead   = "find-head"
@@ -17,28 +17,116 @@ const (
 	TaskCosmosQA   = "cosmosqa"
 )
 
-// Tasks lists the task names in a stable order.
-var Tasks = []string{TaskTREXRC, TaskFindHead, TaskTACRED, TaskOpenEntity, TaskFIGER, TaskCosmosQA}
+// Layout is the shape of a task's Examples: which fields its converter
+// fills and so which Arrow columns hold them (see Schema).
+type Layout int
+
+// The layouts.
+const (
+	// LayoutRelation: InputIDs, AttentionMask, SubjPos, ObjPos, Label.
+	LayoutRelation Layout = iota + 1
+	// LayoutEntity: InputIDs, AttentionMask, EntityPos, Labels (multi-hot).
+	LayoutEntity
+	// LayoutTokens: InputIDs, AttentionMask, Labels (one per position).
+	LayoutTokens
+	// LayoutChoices: Choices (several InputIDs/AttentionMask rows), Label
+	// (negative: none).
+	LayoutChoices
+)
+
+// RecordConverter builds one task's Examples from its raw JSON records.
+// Convert must be safe for concurrent use.
+type RecordConverter interface {
+	// Convert decodes one raw record (the record-th of its input) and
+	// builds its Example.
+	Convert(record int, raw []byte) Result
+}
+
+// RelationConverter is a RecordConverter that also takes relation records
+// already decoded (for instance read from Arrow).
+type RelationConverter interface {
+	RecordConverter
+	// ConvertRelation builds the Example of a decoded relation record.
+	ConvertRelation(record int, r *RelationRecord) Result
+}
+
+// Format is how a task's records become Examples: its converter and
+// defaults. The built-in tasks' formats are registered here; a task that
+// reuses one of the converter types registers its own Format (package
+// tasks does, from the task's file).
+type Format struct {
+	// MaxSeqLength is the original script's max_seq_length (the default).
+	MaxSeqLength int
+	// Layout is the shape of the Examples New's converter builds.
+	Layout Layout
+	// NeedsLabels: the task has no built-in label list; Config.Labels is
+	// required.
+	NeedsLabels bool
+	// NegativeSampling: Config.NegativeSample applies (relation records
+	// labelled no_relation).
+	NegativeSampling bool
+	// New builds the converter; cfg has MaxSeqLength filled in.
+	New func(tok Tokenizer, cfg Config) (RecordConverter, error)
+}
+
+var (
+	formats = map[string]Format{}
+	order   []string
+)
+
+// Register adds the format of a task; it panics on a second registration
+// of the name.
+func Register(task string, f Format) {
+	if _, dup := formats[task]; dup {
+		panic("features: task " + task + " registered twice")
+	}
+	formats[task] = f
+	order = append(order, task)
+}
+
+// Lookup returns the format of a task.
+func Lookup(task string) (Format, bool) {
+	f, ok := formats[task]
+	return f, ok
+}
+
+// Tasks lists the registered tasks in registration order (the built-in
+// ones first).
+func Tasks() []string { return append([]string(nil), order...) }
+
+func init() {
+	Register(TaskTREXRC, Format{MaxSeqLength: DefaultTREXMaxSeqLength, Layout: LayoutRelation, NegativeSampling: true,
+		New: func(tok Tokenizer, cfg Config) (RecordConverter, error) {
+			if cfg.Labels == nil {
+				cfg.Labels = trexrc.Relations410()
+			}
+			return NewTREXRC(tok, TREXOptions{MaxSeqLength: cfg.MaxSeqLength, Labels: cfg.Labels})
+		}})
+	Register(TaskFindHead, Format{MaxSeqLength: DefaultFindHeadMaxSeqLength, Layout: LayoutTokens,
+		New: func(tok Tokenizer, cfg Config) (RecordConverter, error) {
+			return NewFindHead(tok, FindHeadOptions{MaxSeqLength: cfg.MaxSeqLength, Mapping: cfg.HeadMapping})
+		}})
+	Register(TaskTACRED, Format{MaxSeqLength: DefaultTACREDMaxSeqLength, Layout: LayoutRelation, NegativeSampling: true,
+		New: func(tok Tokenizer, cfg Config) (RecordConverter, error) {
+			return NewTACRED(tok, TACREDOptions{MaxSeqLength: cfg.MaxSeqLength, Labels: cfg.Labels, ClampAtMax: cfg.ClampAtMax})
+		}})
+	Register(TaskOpenEntity, Format{MaxSeqLength: DefaultOpenEntityMaxSeqLength, Layout: LayoutEntity,
+		New: func(tok Tokenizer, cfg Config) (RecordConverter, error) {
+			return NewOpenEntity(tok, EntityOptions{MaxSeqLength: cfg.MaxSeqLength, Labels: cfg.Labels})
+		}})
+	Register(TaskFIGER, Format{MaxSeqLength: DefaultFIGERMaxSeqLength, Layout: LayoutEntity, NeedsLabels: true,
+		New: func(tok Tokenizer, cfg Config) (RecordConverter, error) {
+			return NewFIGER(tok, EntityOptions{MaxSeqLength: cfg.MaxSeqLength, Labels: cfg.Labels})
+		}})
+	Register(TaskCosmosQA, Format{MaxSeqLength: DefaultCosmosQAMaxSeqLength, Layout: LayoutChoices,
+		New: func(tok Tokenizer, cfg Config) (RecordConverter, error) {
+			return NewCosmosQA(tok, CosmosQAOptions{MaxSeqLength: cfg.MaxSeqLength, PadID: cfg.PadID, LegacyLabel: cfg.LegacyLabel})
+		}})
+}
 
 // DefaultMaxSeqLength returns the original script's max_seq_length for a
 // task, or 0 for an unknown task.
-func DefaultMaxSeqLength(task string) int {
-	switch task {
-	case TaskTREXRC:
-		return DefaultTREXMaxSeqLength
-	case TaskFindHead:
-		return DefaultFindHeadMaxSeqLength
-	case TaskTACRED:
-		return DefaultTACREDMaxSeqLength
-	case TaskOpenEntity:
-		return DefaultOpenEntityMaxSeqLength
-	case TaskFIGER:
-		return DefaultFIGERMaxSeqLength
-	case TaskCosmosQA:
-		return DefaultCosmosQAMaxSeqLength
-	}
-	return 0
-}
+func DefaultMaxSeqLength(task string) int { return formats[task].MaxSeqLength }
 
 // Config selects a task and its options for NewConverter.
 type Config struct {
@@ -86,48 +174,27 @@ type Result struct {
 type Converter struct {
 	cfg     Config
 	sampler *NegativeSampler
-
-	tacred *TACRED
-	trex   *TREXRC
-	head   *FindHead
-	oe     *OpenEntity
-	figer  *FIGER
-	cosmos *CosmosQA
+	rc      RecordConverter
 }
 
-// NewConverter builds the task's builder from cfg.
+// NewConverter builds the task's converter from cfg.
 func NewConverter(tok Tokenizer, cfg Config) (*Converter, error) {
+	f, ok := formats[cfg.Task]
+	if !ok {
+		return nil, fmt.Errorf("unknown task %q (want one of %v)", cfg.Task, order)
+	}
 	if cfg.MaxSeqLength == 0 {
-		cfg.MaxSeqLength = DefaultMaxSeqLength(cfg.Task)
+		cfg.MaxSeqLength = f.MaxSeqLength
 	}
-	c := &Converter{cfg: cfg}
-	var err error
-	switch cfg.Task {
-	case TaskTACRED:
-		c.tacred, err = NewTACRED(tok, TACREDOptions{MaxSeqLength: cfg.MaxSeqLength, Labels: cfg.Labels, ClampAtMax: cfg.ClampAtMax})
-	case TaskTREXRC:
-		if cfg.Labels == nil {
-			cfg.Labels = trexrc.Relations410()
-		}
-		c.trex, err = NewTREXRC(tok, TREXOptions{MaxSeqLength: cfg.MaxSeqLength, Labels: cfg.Labels})
-	case TaskFindHead:
-		c.head, err = NewFindHead(tok, FindHeadOptions{MaxSeqLength: cfg.MaxSeqLength, Mapping: cfg.HeadMapping})
-	case TaskOpenEntity:
-		c.oe, err = NewOpenEntity(tok, EntityOptions{MaxSeqLength: cfg.MaxSeqLength, Labels: cfg.Labels})
-	case TaskFIGER:
-		if cfg.Labels == nil {
-			return nil, fmt.Errorf("figer needs a label list (labels.json, or one built from train.json)")
-		}
-		c.figer, err = NewFIGER(tok, EntityOptions{MaxSeqLength: cfg.MaxSeqLength, Labels: cfg.Labels})
-	case TaskCosmosQA:
-		c.cosmos, err = NewCosmosQA(tok, CosmosQAOptions{MaxSeqLength: cfg.MaxSeqLength, PadID: cfg.PadID, LegacyLabel: cfg.LegacyLabel})
-	default:
-		return nil, fmt.Errorf("unknown task %q (want one of %v)", cfg.Task, Tasks)
+	if f.NeedsLabels && cfg.Labels == nil {
+		return nil, fmt.Errorf("%s needs a label list (labels.json, or one built from train.json)", cfg.Task)
 	}
+	rc, err := f.New(tok, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.NegativeSample > 0 && (cfg.Task == TaskTACRED || cfg.Task == TaskTREXRC) {
+	c := &Converter{cfg: cfg, rc: rc}
+	if cfg.NegativeSample > 0 && f.NegativeSampling {
 		c.sampler = NewNegativeSampler(cfg.NegativeSample)
 	}
 	return c, nil
@@ -138,57 +205,16 @@ func (c *Converter) Config() Config { return c.cfg }
 
 // Convert decodes one raw JSON record (the record-th of its input) and
 // builds its Example.
-func (c *Converter) Convert(record int, raw []byte) Result {
-	switch {
-	case c.tacred != nil || c.trex != nil:
-		r, err := DecodeRelation(raw)
-		if err != nil {
-			return Result{Err: err}
-		}
-		return c.ConvertRelation(record, &r)
-	case c.head != nil:
-		r, err := DecodeFindHead(raw)
-		if err != nil {
-			return Result{Err: err}
-		}
-		ex, err := c.head.Build(record, &r)
-		return Result{Example: ex, Err: err, decoded: true}
-	case c.oe != nil || c.figer != nil:
-		r, err := DecodeEntity(raw)
-		if err != nil {
-			return Result{Err: err}
-		}
-		var ex Example
-		if c.oe != nil {
-			ex, err = c.oe.Build(record, &r)
-		} else {
-			ex, err = c.figer.Build(record, &r)
-		}
-		return Result{Example: ex, Err: err, decoded: true}
-	default:
-		r, err := DecodeCosmosQA(raw)
-		if err != nil {
-			return Result{Err: err}
-		}
-		ex, err := c.cosmos.Build(record, &r)
-		return Result{Example: ex, Err: err, decoded: true}
-	}
-}
+func (c *Converter) Convert(record int, raw []byte) Result { return c.rc.Convert(record, raw) }
 
-// ConvertRelation builds a tacred / trex-rc record that is already decoded
-// (for instance read from Arrow).
+// ConvertRelation builds a relation record (tacred, trex-rc) that is
+// already decoded (for instance read from Arrow).
 func (c *Converter) ConvertRelation(record int, r *RelationRecord) Result {
-	var ex Example
-	var err error
-	switch {
-	case c.tacred != nil:
-		ex, err = c.tacred.Build(record, r)
-	case c.trex != nil:
-		ex, err = c.trex.Build(record, r)
-	default:
+	rc, ok := c.rc.(RelationConverter)
+	if !ok {
 		return Result{Err: fmt.Errorf("task %s does not take relation records", c.cfg.Task)}
 	}
-	return Result{Example: ex, Err: err, relation: r.Relation, decoded: true}
+	return rc.ConvertRelation(record, r)
 }
 
 // Sequence applies the order-dependent step (negative sampling) to a

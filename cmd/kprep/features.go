@@ -17,6 +17,7 @@ import (
 	"github.com/kadapter/kadapter/builders/features"
 	"github.com/kadapter/kadapter/internal/cli"
 	"github.com/kadapter/kadapter/pipeline"
+	_ "github.com/kadapter/kadapter/tasks" // registers the formats of tasks defined there
 	"github.com/kadapter/kadapter/tokenizer"
 )
 
@@ -99,7 +100,7 @@ const featureChunkSize = 256
 
 func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet("kprep", "features", "--task TASK --in FILE --vocab DIR --out FILE.arrow [flags]", featuresDescription, env.Stderr)
-	task := fs.String("task", "", "task: "+strings.Join(features.Tasks, "|"))
+	task := fs.String("task", "", "task: "+strings.Join(features.Tasks(), "|"))
 	in := fs.String("in", "", "input file (JSON array, JSON lines, or .arrow for trex-rc/tacred)")
 	vocab := fs.String("vocab", "", "tokenizer folder (vocab.json + merges.txt, or tokenizer.json)")
 	out := fs.String("out", "", "output Arrow file")
@@ -122,11 +123,12 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 	if fs.NArg() > 0 {
 		return cli.Usagef("unexpected arguments %q", fs.Args())
 	}
+	format, known := features.Lookup(*task)
 	switch {
 	case *task == "":
-		return cli.Usagef("--task is required (%s)", strings.Join(features.Tasks, "|"))
-	case features.DefaultMaxSeqLength(*task) == 0:
-		return cli.Usagef("unknown --task %q (want %s)", *task, strings.Join(features.Tasks, "|"))
+		return cli.Usagef("--task is required (%s)", strings.Join(features.Tasks(), "|"))
+	case !known:
+		return cli.Usagef("unknown --task %q (want %s)", *task, strings.Join(features.Tasks(), "|"))
 	case *in == "":
 		return cli.Usagef("--in is required")
 	case *vocab == "":
@@ -137,8 +139,8 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 		return cli.Usagef("--max-seq-length must not be negative")
 	}
 	arrowIn := strings.HasSuffix(strings.ToLower(*in), ".arrow")
-	if arrowIn && *task != features.TaskTREXRC && *task != features.TaskTACRED {
-		return cli.Usagef("Arrow input is supported for trex-rc and tacred only")
+	if arrowIn && format.Layout != features.LayoutRelation {
+		return cli.Usagef("Arrow input is supported for relation tasks (trex-rc, tacred) only")
 	}
 	mapping, err := features.ParseHeadMapping(*headMapping)
 	if err != nil {
@@ -150,8 +152,8 @@ func runFeatures(ctx context.Context, env cli.Env, args []string) error {
 		if cfg.Labels, err = features.ReadLabels(*labelsPath); err != nil {
 			return err
 		}
-	} else if *task == features.TaskFIGER {
-		return cli.Usagef("--task figer needs --labels (labels.json, or the train.json to build the list from)")
+	} else if format.NeedsLabels {
+		return cli.Usagef("--task %s needs --labels (labels.json, or the train.json to build the list from)", *task)
 	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {

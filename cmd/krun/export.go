@@ -95,6 +95,10 @@ features task), then the --expose intermediates. See docs/export.md.`, env.Stder
 	if err != nil {
 		return cli.Usagef("--task: %v", err)
 	}
+	tg, err := models.Lookup(task)
+	if err != nil {
+		return cli.Usagef("--task: %v", err)
+	}
 	taps, err := models.ParseIntList(*list)
 	if err != nil {
 		return cli.Usagef("--adapter-list: %v", err)
@@ -125,25 +129,25 @@ features task), then the --expose intermediates. See docs/export.md.`, env.Stder
 		}
 		*r.v = x
 	}
-	if task == models.TaskCosmosQA {
+	if tg.Rates {
 		if math.IsNaN(aRate) || math.IsNaN(bRate) {
-			return cli.Usagef("cosmosqa needs --a-rate and --b-rate (upstream defines no default; derived projects use 0.5)")
+			return cli.Usagef("%s needs --a-rate and --b-rate (upstream defines no default; derived projects use 0.5)", task)
 		}
 		spec.ARate, spec.BRate = aRate, bRate
 		if spec.ARate == 0 || spec.BRate == 0 {
 			return cli.Usagef("--a-rate and --b-rate must be non-zero")
 		}
 	} else if !math.IsNaN(aRate) || !math.IsNaN(bRate) {
-		return cli.Usagef("--a-rate/--b-rate apply to cosmosqa only")
+		return cli.Usagef("--a-rate/--b-rate apply to %s only", strings.Join(ratedTasks(), ", "))
 	}
-	switch task {
-	case models.TaskPretrainFac, models.TaskPretrainLin:
+	switch {
+	case tg.Adapter != "":
 		if *taskModel != "" {
 			return cli.Usagef("task %s takes --fac/--lin (the pre-trained adapter file holds its head), not --task-model", task)
 		}
-	case models.TaskFeatures:
+	case tg.OptionalTaskModel:
 		if *taskModel == "" && *fac == "" && *lin == "" {
-			return cli.Usagef("task features needs --task-model or --fac/--lin")
+			return cli.Usagef("task %s needs --task-model or --fac/--lin", task)
 		}
 		if *taskModel == "" && *fusion == "concat" {
 			return cli.Usagef("concat fusion needs the task_dense* layers of a RobertaModelwithAdapter checkpoint (--task-model); with adapter files alone use --fusion add")
@@ -187,9 +191,9 @@ features task), then the --expose intermediates. See docs/export.md.`, env.Stder
 	if err != nil {
 		return err
 	}
-	if task == models.TaskPretrainLin && *maxSeq > 0 {
+	if tg.SeqClasses && *maxSeq > 0 {
 		if got := iface.Outputs[0].Shape; !strings.HasSuffix(got, fmt.Sprintf(",%d]", *maxSeq)) {
-			return fmt.Errorf("--max-seq-length %d does not match the lin-adapter head: logits %s", *maxSeq, got)
+			return fmt.Errorf("--max-seq-length %d does not match the %s head's classes: logits %s", *maxSeq, task, got)
 		}
 	}
 	done()
@@ -265,4 +269,15 @@ func abbreviate(xs []string, n int) string {
 		return strings.Join(xs, ", ")
 	}
 	return strings.Join(xs[:n], ", ") + fmt.Sprintf(", ... (%d more)", len(xs)-n)
+}
+
+// ratedTasks names the tasks whose head takes --a-rate and --b-rate.
+func ratedTasks() []string {
+	var out []string
+	for _, n := range models.TaskNames() {
+		if tg, err := models.Lookup(models.Task(n)); err == nil && tg.Rates {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -102,11 +102,14 @@ comes from --vocab (vocab.json) or --vocab-size.`, env.Stderr)
 	if err != nil {
 		return cli.Usagef("--adapter-list: %v", err)
 	}
-	for _, a := range []struct{ task, file string }{{"trex-rc", *fac}, {"find-head", *lin}} {
+	for _, a := range []struct{ kind, file string }{{"fac", *fac}, {"lin", *lin}} {
 		if a.file == "" {
 			continue
 		}
-		def, _ := tasks.Get(a.task)
+		def, err := tasks.Pretraining(a.kind)
+		if err != nil {
+			return err
+		}
 		w := models.NewWeights()
 		made, err := train.InitMissing(def, w, *hidden, train.InitSpec{AdapterList: taps, AdapterSize: *aSize,
 			AdapterLayers: *aLayers, AdapterIntermediate: *aInter, Labels: *linLabels, Seed: *seed})

@@ -154,8 +154,8 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 	if *skip == 1 || *skip < 0 {
 		return cli.Usagef("--adapter-skip-layers must be 0 or at least 2 (1 makes the original raise IndexError)")
 	}
-	if def.Task == models.TaskCosmosQA && (*aRate == 0 || *bRate == 0) {
-		return cli.Usagef("cosmosqa needs --a-rate and --b-rate (the original defines no default)")
+	if def.Graph.Rates && (*aRate == 0 || *bRate == 0) {
+		return cli.Usagef("%s needs --a-rate and --b-rate (the original defines no default)", def.Task)
 	}
 	if *dropout >= 1 {
 		return cli.Usagef("--dropout must be below 1")

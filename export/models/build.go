@@ -8,62 +8,9 @@ import (
 	"github.com/kadapter/kadapter/export/graph"
 )
 
-// Task selects the network and head.
-type Task string
-
-// The tasks Build knows.
-const (
-	// TaskPretrainFac is fac-adapter.py's relation classifier (T-REx, 410
-	// relations); inputs include subj_pos and obj_pos.
-	TaskPretrainFac Task = "trex-rc"
-	// TaskPretrainLin is lin-adapter.py's dependency-head predictor;
-	// logits [B,L,max_seq_length].
-	TaskPretrainLin Task = "find-head"
-	// TaskTACRED is TACREDModel (42 relations).
-	TaskTACRED Task = "tacred"
-	// TaskOpenEntity is ETModel (9 types).
-	TaskOpenEntity Task = "openentity"
-	// TaskFIGER is FIGERModel (num_labels types).
-	TaskFIGER Task = "figer"
-	// TaskCosmosQA is COSMOSQAModel (4 choices, inputs [B,4,L]).
-	TaskCosmosQA Task = "cosmosqa"
-	// TaskFeatures is RobertaModelwithAdapter, "K-Adapter used like
-	// RoBERTa": output features [B,L,H].
-	TaskFeatures Task = "features"
-)
-
-// Tasks lists every task name in a fixed order.
-var Tasks = []Task{TaskPretrainFac, TaskPretrainLin, TaskTACRED, TaskOpenEntity, TaskFIGER, TaskCosmosQA, TaskFeatures}
-
-// ParseTask accepts a task name or an alias (pretrain-fac, fac, pretrain-lin,
-// lin, roberta-adapter).
-func ParseTask(s string) (Task, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "trex-rc", "pretrain-fac", "fac", "pretrain_fac":
-		return TaskPretrainFac, nil
-	case "find-head", "pretrain-lin", "lin", "pretrain_lin":
-		return TaskPretrainLin, nil
-	case "tacred":
-		return TaskTACRED, nil
-	case "openentity", "open-entity":
-		return TaskOpenEntity, nil
-	case "figer":
-		return TaskFIGER, nil
-	case "cosmosqa":
-		return TaskCosmosQA, nil
-	case "features", "roberta-adapter", "roberta_with_adapter", "feature-extractor":
-		return TaskFeatures, nil
-	}
-	names := make([]string, len(Tasks))
-	for i, t := range Tasks {
-		names[i] = string(t)
-	}
-	return "", fmt.Errorf("unknown task %q (want one of %s)", s, strings.Join(names, ", "))
-}
-
 // Spec is everything Build needs besides the weights.
 type Spec struct {
-	// Task picks the head.
+	// Task picks the registered graph (inputs and head).
 	Task Task
 	// Roberta is the base model's configuration.
 	Roberta RobertaConfig
@@ -109,7 +56,7 @@ type IOSpec struct {
 }
 
 // Build constructs the graph of spec.Task from w. The main output is
-// "logits" ("features" for TaskFeatures), followed by the exposed
+// the task's TaskGraph.Output ("logits" unless set), followed by the exposed
 // intermediates in the order asked. Build hands the transposed copies of
 // Linear weights to the graph and drops w's references to the originals
 // to bound export memory, so build once per Weights.
@@ -118,9 +65,10 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 	if err != nil {
 		return nil, iface, err
 	}
-	main := "logits"
-	if spec.Task == TaskFeatures {
-		main = "features"
+	tg, _ := Lookup(spec.Task) // build has checked it
+	main := tg.Output
+	if main == "" {
+		main = "logits"
 	}
 	g.Output(main, logits)
 	if err := g.ExposeOutputs(spec.Expose); err != nil {
@@ -138,6 +86,10 @@ func Build(spec Spec, w *Weights) (*graph.Graph, Interface, error) {
 // pass (trained parameters as inputs, dropout masks).
 func build(spec Spec, w *Weights, tp *trainParams) (*graph.Graph, Interface, *graph.Value, error) {
 	var iface Interface
+	tg, err := Lookup(spec.Task)
+	if err != nil {
+		return nil, iface, nil, err
+	}
 	c := spec.Roberta
 	if err := c.Validate(); err != nil {
 		return nil, iface, nil, err
@@ -176,13 +128,11 @@ func build(spec Spec, w *Weights, tp *trainParams) (*graph.Graph, Interface, *gr
 			kinds = append(kinds, kind)
 		}
 	}
-	switch spec.Task {
-	case TaskPretrainFac, TaskPretrainLin:
-		kind := map[Task]string{TaskPretrainFac: "fac", TaskPretrainLin: "lin"}[spec.Task]
+	if kind := tg.Adapter; kind != "" {
 		if _, ok := chains[kind]; !ok || len(chains) != 1 {
 			return nil, iface, nil, fmt.Errorf("task %s needs exactly the %s adapter (found: %v)", spec.Task, kind, kinds)
 		}
-	default:
+	} else {
 		if len(chains) == 0 {
 			return nil, iface, nil, fmt.Errorf("task %s needs at least one adapter (fac_adapter.adapter.* or lin_adapter.adapter.* keys)", spec.Task)
 		}
@@ -194,9 +144,9 @@ func build(spec Spec, w *Weights, tp *trainParams) (*graph.Graph, Interface, *gr
 	batch, seq := graph.Sym("batch"), graph.Sym("seq")
 
 	var ids, mask *graph.Value
-	if spec.Task == TaskCosmosQA {
-		ids3 := g.Input("input_ids", graph.Int64, batch, graph.Known(4), seq)
-		mask3 := g.Input("attention_mask", graph.Int64, batch, graph.Known(4), seq)
+	if tg.Choices > 0 {
+		ids3 := g.Input("input_ids", graph.Int64, batch, graph.Known(int64(tg.Choices)), seq)
+		mask3 := g.Input("attention_mask", graph.Int64, batch, graph.Known(int64(tg.Choices)), seq)
 		g.Within("flatten_choices", func() {
 			ids, mask = g.Flatten(ids3, 2), g.Flatten(mask3, 2)
 		})
@@ -205,11 +155,8 @@ func build(spec Spec, w *Weights, tp *trainParams) (*graph.Graph, Interface, *gr
 		mask = g.Input("attention_mask", graph.Int64, batch, seq)
 	}
 	var posInputs []*graph.Value
-	switch spec.Task {
-	case TaskPretrainFac, TaskTACRED:
-		posInputs = []*graph.Value{g.Input("subj_pos", graph.Int64, batch), g.Input("obj_pos", graph.Int64, batch)}
-	case TaskOpenEntity, TaskFIGER:
-		posInputs = []*graph.Value{g.Input("entity_pos", graph.Int64, batch)}
+	for _, name := range tg.Positions {
+		posInputs = append(posInputs, g.Input(name, graph.Int64, batch))
 	}
 
 	// Marker-position pruning (see Spec.AllPositions): sel [B,P] holds the
@@ -226,7 +173,7 @@ func build(spec Spec, w *Weights, tp *trainParams) (*graph.Graph, Interface, *gr
 					us[i] = g.Unsqueeze(p, 1)
 				}
 				sel = g.Concat(1, us...)
-			case spec.Task == TaskCosmosQA: // the head reads position 0
+			case tg.ReadsFirst:
 				sel = g.Mul(g.Gather(ids, g.ConstInts(0), 1), g.ScalarInt(0))
 			}
 		})
@@ -268,7 +215,7 @@ func build(spec Spec, w *Weights, tp *trainParams) (*graph.Graph, Interface, *gr
 		outs[kind] = last
 		expose(kind+"_adapter_output", func() *graph.Value { return last })
 		g.Within("expose", func() { expose(kind+"_adapter_outputs", func() *graph.Value { return b.stack(list) }) })
-		if spec.Task == TaskPretrainFac || spec.Task == TaskPretrainLin {
+		if tg.Adapter != "" {
 			expose("adapter_output", func() *graph.Value { return g.Identity(outs[kind]) })
 			g.Within("expose", func() { expose("adapter_outputs", func() *graph.Value { return b.stack(list) }) })
 		}
@@ -282,72 +229,8 @@ func build(spec Spec, w *Weights, tp *trainParams) (*graph.Graph, Interface, *gr
 		return b.pick(x, posInputs[i], h)
 	}
 
-	var logits *graph.Value
-	switch spec.Task {
-	case TaskPretrainFac:
-		g.Within("head", func() {
-			com := b.linear(g.Concat(-1, seqOut, outs["fac"]), "com_dense", 2*h, h)
-			expose("com_features", func() *graph.Value { return com })
-			subj, obj := at(com, 0), at(com, 1)
-			g.Expose("subj_output", subj)
-			g.Expose("obj_output", obj)
-			x := b.dropout(b.linear(g.Concat(-1, subj, obj), "dense", 2*h, h), "hidden")
-			logits = b.linear(x, "out_proj", h, b.rows("out_proj.weight"))
-		})
-	case TaskPretrainLin:
-		g.Within("head", func() {
-			com := b.linear(g.Concat(-1, seqOut, outs["lin"]), "com_dense", 2*h, h)
-			g.Expose("com_features", com)
-			ext := g.Unsqueeze(b.additiveMask(mask), 1, 2)
-			ctx, probs := b.attention(com, "self_attention", attnSpec{h, 1}, ext, spec.Adapter.Eps)
-			g.Expose("attention_probs", probs)
-			g.Expose("context", ctx)
-			x := b.dropout(b.linear(ctx, "dense", h, h), "hidden")
-			logits = b.linear(x, "out_proj", h, b.rows("out_proj.weight"))
-		})
-	case TaskCosmosQA:
-		models := map[string]*graph.Value{}
-		for _, kind := range kinds {
-			pre := kind + "_adapter"
-			g.Within(pre+".model", func() {
-				a := g.Mul(seqOut, g.Scalar(float32(spec.ARate)))
-				bb := g.Mul(outs[kind], g.Scalar(float32(spec.BRate)))
-				if spec.Fusion == "concat" {
-					models[kind] = b.linear(g.Concat(-1, a, bb), pre+".task_dense", 2*h, h)
-				} else {
-					models[kind] = g.Add(a, bb)
-				}
-			})
-			expose(pre+"_chain_output", func() *graph.Value { return g.Identity(outs[kind]) })
-			expose(pre+"_model_output", func() *graph.Value { return models[kind] })
-		}
-		t := b.fuse(spec.Fusion, seqOut, models, kinds, h)
-		g.Within("head", func() {
-			first := g.Gather(t, g.ScalarInt(0), 1)
-			g.Expose("cls_output", first)
-			logits = g.Reshape(b.linear(b.dropout(first, "hidden"), "classifier", h, 1), -1, 4)
-		})
-	default:
-		t := b.fuse(spec.Fusion, seqOut, outs, kinds, h)
-		if spec.Task == TaskFeatures {
-			logits = t
-			break
-		}
-		g.Within("head", func() {
-			var x *graph.Value
-			if spec.Task == TaskTACRED {
-				subj, obj := at(t, 0), at(t, 1)
-				g.Expose("subj_output", subj)
-				g.Expose("obj_output", obj)
-				x = b.linear(g.Concat(-1, subj, obj), "dense", 2*h, h)
-			} else {
-				e := at(t, 0)
-				g.Expose("entity_output", e)
-				x = b.linear(e, "dense", h, h)
-			}
-			logits = b.linear(b.dropout(x, "hidden"), "out_proj", h, b.rows("out_proj.weight"))
-		})
-	}
+	head := &Head{b: b, spec: spec, h: h, seq: seqOut, outs: outs, kinds: kinds, mask: mask, at: at, expose: expose}
+	logits := tg.Head(head)
 	if err := g.Err(); err != nil {
 		return nil, iface, nil, err
 	}

@@ -1,8 +1,10 @@
 // Package models builds K-Adapter's networks (spec §1-§4) as graphs of the
 // export/graph IR: RoBERTa as pytorch_transformers 1.2.0 computes it, the
-// adapter chains, fusion, and every task head, with weights from the
-// checkpoint files. Build turns a Spec and a Weights set into a graph whose
-// inputs and outputs follow the published interface (docs/export.md).
+// adapter chains and fusion, with weights from the checkpoint files, under
+// the head of a registered task: each task's inputs, head and loss are a
+// TaskGraph that package tasks registers (Register). Build turns a Spec
+// and a Weights set into a graph whose inputs and outputs follow the
+// published interface (docs/export.md).
 package models
 
 import (

@@ -46,7 +46,11 @@ func LoadWeights(task Task, src Sources) (*Weights, RobertaConfig, error) {
 	cfg := *c
 	h := cfg.HiddenSize
 
-	pretrain := task == TaskPretrainFac || task == TaskPretrainLin
+	tg, err := Lookup(task)
+	if err != nil {
+		return nil, cfg, err
+	}
+	pretrain := tg.Adapter != ""
 	if pretrain && src.TaskModel != "" {
 		return nil, cfg, fmt.Errorf("task %s reads its adapter and head from --fac/--lin, not a task checkpoint", task)
 	}
@@ -101,9 +105,9 @@ func LoadWeights(task Task, src Sources) (*Weights, RobertaConfig, error) {
 		if a.file == "" {
 			continue
 		}
-		withHead := (task == TaskPretrainFac && a.kind == "fac") || (task == TaskPretrainLin && a.kind == "lin")
+		withHead := a.kind == tg.Adapter
 		if pretrain && !withHead {
-			return nil, cfg, fmt.Errorf("task %s uses only the %s adapter; drop --%s", task, map[bool]string{true: "fac", false: "lin"}[task == TaskPretrainFac], a.kind)
+			return nil, cfg, fmt.Errorf("task %s uses only the %s adapter; drop --%s", task, tg.Adapter, a.kind)
 		}
 		af, err := checkpoint.LoadAdapterFile(a.file, h)
 		if err != nil {
@@ -119,7 +123,7 @@ func LoadWeights(task Task, src Sources) (*Weights, RobertaConfig, error) {
 		}
 	}
 	if pretrain {
-		kind := map[Task]string{TaskPretrainFac: "fac", TaskPretrainLin: "lin"}[task]
+		kind := tg.Adapter
 		if (kind == "fac" && src.Fac == "") || (kind == "lin" && src.Lin == "") {
 			return nil, cfg, fmt.Errorf("task %s needs the pre-trained %s adapter file (--%s)", task, kind, kind)
 		}

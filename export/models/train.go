@@ -154,33 +154,11 @@ func (b *builder) inModule(module string, f func()) {
 	f()
 }
 
-// LabelSpec describes a task's labels input.
-type LabelSpec struct {
-	// DType is int64 (class indices) or float32 (multi-hot).
-	DType graph.DType
-	// Rank is 1 ([batch]) or 2 ([batch,classes] or [batch,seq]).
-	Rank int
-}
-
-// Labels returns the labels each task's loss takes.
-func Labels(t Task) (LabelSpec, error) {
-	switch t {
-	case TaskPretrainFac, TaskTACRED, TaskCosmosQA:
-		return LabelSpec{graph.Int64, 1}, nil
-	case TaskPretrainLin:
-		return LabelSpec{graph.Int64, 2}, nil
-	case TaskOpenEntity, TaskFIGER:
-		return LabelSpec{graph.Float32, 2}, nil
-	}
-	return LabelSpec{}, fmt.Errorf("task %s has no training loss", t)
-}
-
 // BuildTrain builds the forward pass and loss of spec.Task with the
 // parameters ts.Trainable selects as graph inputs; the graph's other
-// weights stay initializers (frozen). The loss is the original script's:
-// cross-entropy (mean) for trex-rc, tacred and cosmosqa (4-way), BCE with
-// logits (mean over batch × classes) for openentity and figer, and
-// cross-entropy over the positions whose attention_mask is 1 for find-head.
+// weights stay initializers (frozen). The loss is the task's
+// TaskGraph.Loss (the original script's) of the logits against a labels
+// input shaped by TaskGraph.Labels.
 // Marker-row pruning is kept (it changes no arithmetic; gradients flow
 // back through the gathers).
 func BuildTrain(spec Spec, w *Weights, ts TrainSpec) (*TrainGraph, error) {
@@ -196,65 +174,30 @@ func BuildTrain(spec Spec, w *Weights, ts TrainSpec) (*TrainGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	batch, seq := graph.Sym("batch"), graph.Sym("seq")
-	var labels, loss *graph.Value
-	g.Within("loss", func() {
-		switch spec.Task {
-		case TaskPretrainFac, TaskTACRED, TaskCosmosQA:
-			labels = g.Input("labels", graph.Int64, batch)
-			loss = crossEntropy(g, logits, labels, nil)
-		case TaskPretrainLin:
-			labels = g.Input("labels", graph.Int64, batch, seq)
-			var mask *graph.Value
-			for _, in := range g.Inputs() {
-				if in.Name() == "attention_mask" {
-					mask = in
-				}
-			}
-			c := logits.Shape[2]
-			flat := g.Reshape(logits, -1, c.Coef)
-			active := g.Cast(g.Equal(g.Reshape(mask, -1), g.ScalarInt(1)), graph.Float32)
-			loss = crossEntropy(g, flat, g.Reshape(labels, -1), active)
-		case TaskOpenEntity, TaskFIGER:
-			labels = g.Input("labels", graph.Float32, batch, logits.Shape[1])
-			loss = bceWithLogits(g, logits, labels)
+	tg, _ := Lookup(spec.Task) // Labels has checked it
+	in := LossInput{Graph: g, Logits: logits}
+	for _, v := range g.Inputs() {
+		if v.Name() == "attention_mask" {
+			in.AttentionMask = v
 		}
+	}
+	dims := []graph.Dim{graph.Sym("batch")}
+	switch {
+	case ls.Rank == 2 && ls.DType == graph.Int64:
+		dims = append(dims, graph.Sym("seq"))
+	case ls.Rank == 2:
+		dims = append(dims, logits.Shape[1])
+	}
+	var loss *graph.Value
+	g.Within("loss", func() {
+		in.Labels = g.Input("labels", ls.DType, dims...)
+		loss = tg.Loss(in)
 	})
-	_ = ls
 	if err := g.Err(); err != nil {
 		return nil, err
 	}
 	return &TrainGraph{Graph: g, Loss: loss, Logits: logits, Params: tp.order, Frozen: tp.frozen, Initial: tp.initial,
-		Labels: labels, Dropout: tp.dropout, Interface: iface}, nil
-}
-
-// crossEntropy is torch's CrossEntropyLoss (mean) of logits [N,C] against
-// int64 classes [N]: −mean log_softmax(x)[label]; with weights w [N]
-// (0/1) the mean runs over the rows with weight 1 (lin-adapter's active
-// positions). The backward goes through LogSoftmax's closed form:
-// (softmax − onehot)/N.
-func crossEntropy(g *graph.Graph, logits, labels, w *graph.Value) *graph.Value {
-	lsm := g.LogSoftmax(logits, -1)
-	picked := g.Squeeze(g.GatherElements(lsm, g.Unsqueeze(labels, 1), 1), 1)
-	if w == nil {
-		return g.Neg(g.ReduceMean(picked, false, 0))
-	}
-	return g.Neg(g.Div(g.ReduceSum(g.Mul(picked, w), false, 0), g.ReduceSum(w, false, 0)))
-}
-
-// bceWithLogits is torch's BCEWithLogitsLoss (mean) in its stable form
-// (1−z)·x + m + log(e^−m + e^(−x−m)), m = max(−x, 0), with the closed-form
-// gradient (σ(x) − z)/n.
-func bceWithLogits(g *graph.Graph, x, z *graph.Value) *graph.Value {
-	one := g.Scalar(1)
-	m := g.Relu(g.Neg(x))
-	l := g.Add(g.Add(g.Mul(g.Sub(one, z), x), m), g.Log(g.Add(g.Exp(g.Neg(m)), g.Exp(g.Sub(g.Neg(x), m)))))
-	loss := g.ReduceMean(l, false, 0, 1)
-	g.Composite(loss, []*graph.Value{x, z}, func(dy *graph.Value) []*graph.Value {
-		n := g.Cast(g.DimValue(x.Shape.Size()), graph.Float32)
-		return []*graph.Value{g.Mul(g.Sub(g.Sigmoid(x), z), g.Div(dy, n)), nil}
-	})
-	return loss
+		Labels: in.Labels, Dropout: tp.dropout, Interface: iface}, nil
 }
 
 // TrainableKeys lists the canonical keys of w that a module selection
