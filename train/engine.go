@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -115,8 +116,12 @@ type EngineConfig struct {
 	Beta1, Beta2, Eps, WeightDecay float64
 	// Seed drives the dropout masks.
 	Seed uint64
-	// SaveGraphs, when set, receives step.onnx, clip.onnx and adamw.onnx.
+	// SaveGraphs, when set, receives step.onnx, clip.onnx and adamw.onnx
+	// (large initializers in a .data file beside them).
 	SaveGraphs string
+	// ScratchDir holds a graph's files while its session opens, when the
+	// graph has large initializers ("": the system's temporary folder).
+	ScratchDir string
 }
 
 // NewEngine builds the step, clip and optimizer graphs of tg and opens
@@ -184,7 +189,7 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 	for _, p := range e.params {
 		stepOut = append(stepOut, gradOut+p.Key)
 	}
-	if e.step, err = openSession(st.g, e.stepIn, stepOut, c.Session, c.SaveGraphs, "step.onnx"); err != nil {
+	if e.step, err = openSession(st.g, e.stepIn, stepOut, c.Session, c.SaveGraphs, c.ScratchDir, "step.onnx"); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("training step graph: %w", err)
 	}
@@ -209,7 +214,7 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 		for _, name := range groups {
 			out = append(out, normOut+name, coefOut+name)
 		}
-		if e.clip, err = openSession(cg, in, out, c.Session, c.SaveGraphs, "clip.onnx"); err != nil {
+		if e.clip, err = openSession(cg, in, out, c.Session, c.SaveGraphs, c.ScratchDir, "clip.onnx"); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("clip graph: %w", err)
 		}
@@ -224,7 +229,7 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 	}
 	optIn := []string{gradOpt + "chunk", paramIn + "chunk", momIn + "chunk", velIn + "chunk", inStepSize, inLRDecay, inClip}
 	optOut := []string{paramOut + "chunk", momOut + "chunk", velOut + "chunk"}
-	if e.opt, err = openSession(og, optIn, optOut, c.Session, c.SaveGraphs, "adamw.onnx"); err != nil {
+	if e.opt, err = openSession(og, optIn, optOut, c.Session, c.SaveGraphs, c.ScratchDir, "adamw.onnx"); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("optimizer graph: %w", err)
 	}
@@ -255,9 +260,16 @@ func flatOrder(params []*Param, groupOrder []string) []*Param {
 	return out
 }
 
-// openSession opens a session on g. Training graphs carry no weights
-// (trained and frozen ones are inputs), so the model goes through memory.
-func openSession(g *graph.Graph, in, out []string, o runtime.Options, saveDir, name string) (*ort.DynamicAdvancedSession, error) {
+// openSession opens a session on g. A graph carrying large initializers
+// (a frozen RoBERTa in pre-training) is written to a file with its
+// tensors in a 4 KiB aligned side file, which ONNX Runtime maps rather
+// than copies (and pre-packs for its matrix products); the graph's
+// references to the data are released and the Go heap returned to the
+// system before the session opens, so the weights are not held twice
+// while it does. The files are saveDir/name(.data) when saveDir is set,
+// else a temporary folder under scratch ("" or missing: the system's),
+// removed once the session is open. Other graphs go through memory.
+func openSession(g *graph.Graph, in, out []string, o runtime.Options, saveDir, scratch, name string) (*ort.DynamicAdvancedSession, error) {
 	for _, name := range out {
 		if g.OutputValue(name) == nil {
 			return nil, fmt.Errorf("graph %s has no output %s", g.Name, name)
@@ -267,26 +279,55 @@ func openSession(g *graph.Graph, in, out []string, o runtime.Options, saveDir, n
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if _, err := graph.Encode(&buf, m); err != nil {
-		return nil, err
-	}
-	if saveDir != "" {
-		if err := os.MkdirAll(saveDir, 0o755); err != nil {
-			return nil, err
-		}
-		if err := atomicfile.WriteFile(filepath.Join(saveDir, name), buf.Bytes()); err != nil {
-			return nil, err
-		}
+	var size int64
+	for _, t := range m.GetGraph().GetInitializer() {
+		size += int64(len(t.RawData))
 	}
 	so, err := runtime.SessionOptions(o)
 	if err != nil {
 		return nil, err
 	}
 	defer so.Destroy()
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(buf.Bytes(), in, out, so)
-	return sess, err
+	if size < mapThreshold {
+		var buf bytes.Buffer
+		if _, err := graph.Encode(&buf, m); err != nil {
+			return nil, err
+		}
+		if saveDir != "" {
+			if err := os.MkdirAll(saveDir, 0o755); err != nil {
+				return nil, err
+			}
+			if err := atomicfile.WriteFile(filepath.Join(saveDir, name), buf.Bytes()); err != nil {
+				return nil, err
+			}
+		}
+		return ort.NewDynamicAdvancedSessionWithONNXData(buf.Bytes(), in, out, so)
+	}
+	dir := saveDir
+	if dir == "" {
+		if _, err := os.Stat(scratch); err != nil {
+			scratch = ""
+		}
+		if dir, err = os.MkdirTemp(scratch, ".kadapter-graph-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, name)
+	if _, err := graph.Save(path, m, graph.SaveOptions{ExternalData: true}); err != nil {
+		return nil, err
+	}
+	m = nil
+	g.ReleaseInitializers()
+	debug.FreeOSMemory()
+	return ort.NewDynamicAdvancedSession(path, in, out, so)
 }
+
+// mapThreshold is the initializer size from which a graph goes through a
+// mapped file (16 MiB; a variable for tests).
+var mapThreshold int64 = 16 << 20
 
 func newTensor(dims []int64, data []float32) (*ort.Tensor[float32], error) {
 	return ort.NewTensor(ort.NewShape(dims...), data)

@@ -54,7 +54,7 @@ func TestInPlaceAdamW(t *testing.T) {
 		}
 		in := []string{gradOpt + "chunk", paramIn + "chunk", momIn + "chunk", velIn + "chunk", inStepSize, inLRDecay, inClip}
 		out := []string{paramOut + "chunk", momOut + "chunk", velOut + "chunk"}
-		if e.opt, err = openSession(og, in, out, runtime.Options{IntraOpThreads: threads}, "", "adamw.onnx"); err != nil {
+		if e.opt, err = openSession(og, in, out, runtime.Options{IntraOpThreads: threads}, "", "", "adamw.onnx"); err != nil {
 			t.Fatal(err)
 		}
 		clip, _ := newTensor([]int64{1}, []float32{0.75})

@@ -31,7 +31,7 @@ type evaluator struct {
 
 // newEvaluator builds the dev graph from tg (a second BuildTrain of the
 // same model, without dropout) for the engine's parameters.
-func newEvaluator(tg *models.TrainGraph, e *Engine, data Data, batch int, o runtime.Options) (*evaluator, error) {
+func newEvaluator(tg *models.TrainGraph, e *Engine, data Data, batch int, o runtime.Options, scratch string) (*evaluator, error) {
 	g := tg.Graph
 	keys := make([]string, len(e.params))
 	trained := map[string]bool{}
@@ -73,7 +73,7 @@ func newEvaluator(tg *models.TrainGraph, e *Engine, data Data, batch int, o runt
 	}
 	ev.dataIn = append(ev.dataIn, "labels")
 	in := append(append([]string(nil), ev.dataIn...), keys...)
-	sess, err := openSession(g, in, []string{"loss", "logits"}, o, "", "dev.onnx")
+	sess, err := openSession(g, in, []string{"loss", "logits"}, o, "", scratch, "dev.onnx")
 	if err != nil {
 		return nil, fmt.Errorf("dev graph: %w", err)
 	}

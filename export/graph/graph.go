@@ -134,17 +134,19 @@ type Graph struct {
 	// Name is the ONNX graph name.
 	Name string
 
-	nodes   []*Node
-	inputs  []*Value
-	inits   []*Value
-	outputs []output
-	named   map[string]*Value // names handed out (inputs, initializers, node outputs)
-	exposed map[string]*Value // intermediates registered with Expose
-	expOrd  []string
-	scope   []string
-	serial  int
-	err     error
-	dims    map[string]*Value // run-time sizes of symbols (see dimValue)
+	nodes  []*Node
+	inputs []*Value
+	inits  []*Value
+	// released: ReleaseInitializers dropped initializer data.
+	released bool
+	outputs  []output
+	named    map[string]*Value // names handed out (inputs, initializers, node outputs)
+	exposed  map[string]*Value // intermediates registered with Expose
+	expOrd   []string
+	scope    []string
+	serial   int
+	err      error
+	dims     map[string]*Value // run-time sizes of symbols (see dimValue)
 }
 
 type output struct {
@@ -238,6 +240,19 @@ func (g *Graph) Initializer(name string, t *Tensor) *Value {
 	v.init = t
 	g.inits = append(g.inits, v)
 	return v
+}
+
+// ReleaseInitializers drops the graph's references to the data of its
+// initializers of 1024 elements or more (their types and shapes stay),
+// so that the memory can be freed once the model has been written; Model
+// fails afterwards.
+func (g *Graph) ReleaseInitializers() {
+	for _, v := range g.inits {
+		if t := v.init; t != nil && t.NumElements() >= 1024 {
+			v.init = &Tensor{DType: t.DType, Dims: t.Dims}
+			g.released = true
+		}
+	}
 }
 
 // Scalar adds a float32 scalar constant named after the current scope.

@@ -338,3 +338,26 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Fatal("Encode is not deterministic")
 	}
 }
+
+// TestReleaseInitializers: after ReleaseInitializers the graph keeps the
+// initializers' shapes but not their data, and Model refuses to lower it.
+func TestReleaseInitializers(t *testing.T) {
+	g := New("release")
+	x := g.Input("x", Float32, Known(2), Known(1024))
+	big := &Tensor{DType: Float32, Dims: []int64{1024, 3}, Float32: make([]float32, 3072)}
+	w := g.Initializer("w", big)
+	g.Output("y", g.Add(g.MatMul(x, w), g.Scalar(1)))
+	if _, err := g.Model(ModelInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	g.ReleaseInitializers()
+	if w.init.Float32 != nil || len(w.init.Dims) != 2 || w.init.Dims[1] != 3 {
+		t.Fatalf("after release: %+v, want dims kept and no data", w.init)
+	}
+	if big.Float32 == nil {
+		t.Fatal("the caller's tensor was modified")
+	}
+	if _, err := g.Model(ModelInfo{}); err == nil || !strings.Contains(err.Error(), "released") {
+		t.Fatalf("Model after release: %v, want an error saying the data were released", err)
+	}
+}

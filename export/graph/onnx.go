@@ -82,6 +82,9 @@ func (g *Graph) Model(info ModelInfo) (*onnxpb.ModelProto, error) {
 	if len(g.outputs) == 0 {
 		return nil, fmt.Errorf("graph %q has no outputs", g.Name)
 	}
+	if g.released {
+		return nil, fmt.Errorf("graph %q: its initializers' data were released", g.Name)
+	}
 	nodes, inits := g.live()
 	names := map[*Value]string{}
 	used := map[string]bool{}
