@@ -81,9 +81,14 @@ const (
 	stateAvgSq
 )
 
-// chunkElems bounds an optimizer chunk (4 MiB of float32 per array): the
-// AdamW graph's temporaries are of this size whatever the model's.
-const chunkElems = 1 << 20
+// chunkElems bounds an optimizer chunk (256 KiB of float32 per array):
+// the AdamW graph's temporaries are of this size whatever the model's,
+// small enough to stay in the core's caches, so that the optimizer's
+// memory traffic is one read of the gradient, parameters and moments and
+// one write of the last three. Measured on 32M parameters, one thread:
+// 0.309 s per update with 2²⁰-value chunks, 0.214 s with 2¹⁸, 0.120 s
+// with 2¹⁶, 0.121 s with 2¹⁵, 0.161 s with 2¹⁴ (per-run overhead).
+const chunkElems = 1 << 16
 
 // align pads each parameter's offset in the flat buffers (64 bytes).
 const align = 16
