@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -328,6 +329,12 @@ func init() {
 			return []*Value{g.Unsqueeze(dys[0], n.Attrs.Axes...)}
 		},
 		"Transpose": func(g *Graph, n *Node, dys []*Value, _ []bool) []*Value {
+			// A gradient that is itself this permutation of some z (a
+			// Linear's weight gradient, see gradMatMul) needs no
+			// transposition: the inverse permutation gives z back.
+			if d := dys[0].node; d != nil && d.Op == "Transpose" && slices.Equal(d.Attrs.Perm, n.Attrs.Perm) {
+				return []*Value{d.Inputs[0]}
+			}
 			inv := make([]int64, len(n.Attrs.Perm))
 			for i, p := range n.Attrs.Perm {
 				inv[p] = int64(i)
@@ -505,7 +512,22 @@ func gradMatMul(g *Graph, n *Node, dys []*Value, need []bool) []*Value {
 		out[0] = g.sumTo(g.MatMul(dy, g.swapLast(b)), a.Shape)
 	}
 	if need[1] {
-		if b.Rank() == 2 && a.Rank() > 2 {
+		if w := b.node; b.Rank() == 2 && w != nil && w.Op == "Transpose" && slices.Equal(w.Attrs.Perm, []int64{1, 0}) && a.Rank() >= 2 {
+			// A Linear with its weight W [N,K] read as b = Wᵀ: W's gradient
+			// dyᵀ[N, B·L]·a[B·L, K] comes out in W's layout, and the
+			// Transpose rule then passes it through (no transposition of
+			// the weight-sized result).
+			k, m := a.Shape[a.Rank()-1], dy.Shape[dy.Rank()-1]
+			if !k.IsKnown() || !m.IsKnown() {
+				g.Failf("MatMul gradient: symbolic inner sizes %v, %v", k, m)
+				return out
+			}
+			a2, d2 := a, dy
+			if a.Rank() > 2 {
+				a2, d2 = g.Reshape(a, -1, k.Coef), g.Reshape(dy, -1, m.Coef)
+			}
+			out[1] = g.Transpose(g.MatMul(g.Transpose(d2, 1, 0), a2), 1, 0)
+		} else if b.Rank() == 2 && a.Rank() > 2 {
 			// Weight of a Linear: fold the batch axes into one GEMM,
 			// aᵀ[K, B·L]·dy[B·L, N].
 			k, m := a.Shape[a.Rank()-1], dy.Shape[dy.Rank()-1]

@@ -75,6 +75,16 @@ func gradCases() []gradCase {
 		{name: "MatMul 3d·2d (Linear)", build: func(g *Graph, in func(string, ...Dim) *Value) *Value {
 			return g.MatMul(in("x", b, K(3), K(4)), in("w", K(4), K(5)))
 		}, shapes: map[string][]int64{"x": {2, 3, 4}, "w": {4, 5}}},
+		{name: "MatMul 3d·Wᵀ (Linear with an input weight)", build: func(g *Graph, in func(string, ...Dim) *Value) *Value {
+			return g.MatMul(in("x", b, K(3), K(4)), g.Transpose(in("w", K(5), K(4)), 1, 0))
+		}, shapes: map[string][]int64{"x": {2, 3, 4}, "w": {5, 4}}},
+		{name: "MatMul 2d·Wᵀ", build: func(g *Graph, in func(string, ...Dim) *Value) *Value {
+			return g.MatMul(in("x", K(3), K(4)), g.Transpose(in("w", K(5), K(4)), 1, 0))
+		}, shapes: map[string][]int64{"x": {3, 4}, "w": {5, 4}}},
+		{name: "Transpose of a transposed gradient, used twice", build: func(g *Graph, in func(string, ...Dim) *Value) *Value {
+			wt := g.Transpose(in("w", K(5), K(4)), 1, 0)
+			return g.Add(g.MatMul(in("x", b, K(3), K(4)), wt), g.MatMul(in("z", b, K(3), K(4)), wt))
+		}, shapes: map[string][]int64{"x": {2, 3, 4}, "z": {2, 3, 4}, "w": {5, 4}}},
 		{name: "MatMul batched 4d", build: func(g *Graph, in func(string, ...Dim) *Value) *Value {
 			return g.MatMul(in("q", b, K(2), K(3), K(4)), in("k", b, K(2), K(4), K(3)))
 		}, shapes: map[string][]int64{"q": {2, 2, 3, 4}, "k": {2, 2, 4, 3}}},
@@ -406,4 +416,34 @@ func toFloat64(d any) []float64 {
 		return out
 	}
 	return nil
+}
+
+// TestLinearWeightGradientNotTransposed: the gradient of a weight read as
+// Transpose(W) comes out of a MatMul in W's layout, with no transposition
+// of the weight-sized result.
+func TestLinearWeightGradientNotTransposed(t *testing.T) {
+	for _, rank := range []int{2, 3} {
+		g := New("linear")
+		dims := []Dim{Known(3), Known(4)}
+		if rank == 3 {
+			dims = append([]Dim{Sym("batch")}, dims...)
+		}
+		x := g.Input("x", Float32, dims...)
+		w := g.Input("w", Float32, Known(5), Known(4))
+		y := g.MatMul(x, g.Transpose(w, 1, 0))
+		axes := make([]int64, y.Rank())
+		for i := range axes {
+			axes[i] = int64(i)
+		}
+		grads, err := g.Gradients(g.ReduceSum(y, false, axes...), []*Value{w}, GradOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := grads[0].node; n == nil || n.Op != "MatMul" {
+			t.Fatalf("rank %d: the weight gradient comes from %v, want a MatMul in W's layout", rank, n)
+		}
+		if !grads[0].Shape.Equal(w.Shape) {
+			t.Fatalf("rank %d: gradient shape %v, want %v", rank, grads[0].Shape, w.Shape)
+		}
+	}
 }
