@@ -129,18 +129,8 @@ func buildStep(tg *models.TrainGraph, groupOf func(key string) string, accumulat
 		for _, a := range accs {
 			byGroup[a.p.Group] = append(byGroup[a.p.Group], a.v)
 		}
-		coef := map[string]*graph.Value{}
-		for _, name := range groupOrder {
-			vs := byGroup[name]
-			if len(vs) == 0 {
-				continue
-			}
-			var norm, c *graph.Value
-			g.Within("clip/"+name, func() { norm, c = clipCoef(g, vs, maxNorm) })
-			g.Output(normOut+name, g.Unsqueeze(norm, 0))
-			coef[name] = c
-			s.groups = append(s.groups, name)
-		}
+		var coef map[string]*graph.Value
+		s.groups, coef = clipGroupNorms(g, byGroup, groupOrder, maxNorm)
 		for i, a := range accs {
 			if c := coef[a.p.Group]; c != nil {
 				g.Within("clip/"+a.p.Key, func() { accs[i].v = g.Mul(a.v, c) })
@@ -184,6 +174,26 @@ func clipCoef(g *graph.Graph, vs []*graph.Value, maxNorm float64) (norm, coef *g
 	return norm, coef
 }
 
+// clipGroupNorms adds, for each group of groupOrder that has gradients in
+// byGroup, its norm as the output norm/<group> and its clip factor, and
+// returns those groups in order with their factors.
+func clipGroupNorms(g *graph.Graph, byGroup map[string][]*graph.Value, groupOrder []string, maxNorm float64) ([]string, map[string]*graph.Value) {
+	var groups []string
+	coef := map[string]*graph.Value{}
+	for _, name := range groupOrder {
+		vs := byGroup[name]
+		if len(vs) == 0 {
+			continue
+		}
+		var norm, c *graph.Value
+		g.Within("clip/"+name, func() { norm, c = clipCoef(g, vs, maxNorm) })
+		g.Output(normOut+name, g.Unsqueeze(norm, 0))
+		coef[name] = c
+		groups = append(groups, name)
+	}
+	return groups, coef
+}
+
 // buildClip is the standard loop's clipping, once per update: for each
 // group of groupOrder that has parameters, its norm (norm/<group>) and the
 // factor its gradients are multiplied by (coef/<group>), computed from
@@ -195,17 +205,9 @@ func buildClip(params []*Param, groupOrder []string, maxNorm float64) (*graph.Gr
 	for _, p := range params {
 		byGroup[p.Group] = append(byGroup[p.Group], g.Input(gradOpt+p.Key, graph.Float32, knownDims(p.Dims)...))
 	}
-	var groups []string
-	for _, name := range groupOrder {
-		vs := byGroup[name]
-		if len(vs) == 0 {
-			continue
-		}
-		var norm, c *graph.Value
-		g.Within("clip/"+name, func() { norm, c = clipCoef(g, vs, maxNorm) })
-		g.Output(normOut+name, g.Unsqueeze(norm, 0))
-		g.Output(coefOut+name, g.Unsqueeze(c, 0))
-		groups = append(groups, name)
+	groups, coef := clipGroupNorms(g, byGroup, groupOrder, maxNorm)
+	for _, name := range groups {
+		g.Output(coefOut+name, g.Unsqueeze(coef[name], 0))
 	}
 	return g, groups, g.Err()
 }
