@@ -75,10 +75,5 @@ func (c *CosmosQA) Build(record int, r *CosmosQARecord) (Example, error) {
 
 // Convert implements RecordConverter.
 func (c *CosmosQA) Convert(record int, raw []byte) Result {
-	r, err := DecodeCosmosQA(raw)
-	if err != nil {
-		return Result{Err: err}
-	}
-	ex, err := c.Build(record, &r)
-	return Result{Example: ex, Err: err, decoded: true}
+	return decodeAndBuild(DecodeCosmosQA, c.Build, record, raw)
 }

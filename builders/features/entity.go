@@ -193,15 +193,18 @@ func FIGERLabelsFromRecords(records []EntityRecord) []string {
 
 // Convert implements RecordConverter.
 func (o *OpenEntity) Convert(record int, raw []byte) Result {
-	return convertEntity(o.Build, record, raw)
+	return decodeAndBuild(DecodeEntity, o.Build, record, raw)
 }
 
 // Convert implements RecordConverter.
-func (f *FIGER) Convert(record int, raw []byte) Result { return convertEntity(f.Build, record, raw) }
+func (f *FIGER) Convert(record int, raw []byte) Result {
+	return decodeAndBuild(DecodeEntity, f.Build, record, raw)
+}
 
-// convertEntity decodes a raw entity record and builds it.
-func convertEntity(build func(int, *EntityRecord) (Example, error), record int, raw []byte) Result {
-	r, err := DecodeEntity(raw)
+// decodeAndBuild decodes one raw record with decode and builds its
+// Example: the Convert of every converter whose records need no more.
+func decodeAndBuild[R any](decode func([]byte) (R, error), build func(int, *R) (Example, error), record int, raw []byte) Result {
+	r, err := decode(raw)
 	if err != nil {
 		return Result{Err: err}
 	}

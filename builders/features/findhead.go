@@ -172,10 +172,5 @@ func (f *FindHead) Build(record int, r *FindHeadRecord) (Example, error) {
 
 // Convert implements RecordConverter.
 func (f *FindHead) Convert(record int, raw []byte) Result {
-	r, err := DecodeFindHead(raw)
-	if err != nil {
-		return Result{Err: err}
-	}
-	ex, err := f.Build(record, &r)
-	return Result{Example: ex, Err: err, decoded: true}
+	return decodeAndBuild(DecodeFindHead, f.Build, record, raw)
 }
