@@ -37,13 +37,13 @@ type Engine struct {
 	params     []*Param
 	unused     []string
 	dropout    []models.DropoutSite
-	groups     []string // groups whose norms a step or update reports
-	clipIn     string   // "step", "optimizer" or ""
+	groups     []string // clip groups, in order, whose norms a step or update reports
 	accumulate bool
-	// normsAtUpdate: the step clips (standard loop, one micro-batch per
-	// update) but the norms are reported by Update.
-	normsAtUpdate bool
-	lastNorms     map[string]float64
+	// perMicro: norms are reported by MicroStep (upstream loop); else by
+	// Update. normsAtUpdate: the step clips (standard loop, one
+	// micro-batch per update) and Update reports its norms.
+	perMicro, normsAtUpdate bool
+	lastNorms               map[string]float64
 
 	step, clip, opt *ort.DynamicAdvancedSession
 	stepIn          []string // data inputs, then the engine's own
@@ -64,7 +64,6 @@ type Engine struct {
 	decayOn, decayOff, one      *ort.Tensor[float32]
 	coef                        map[string]*ort.Tensor[float32] // clip factor per group (standard loop)
 	stepNorms, clipNorms        []*ort.Tensor[float32]
-	stepNormNames, clipNames    []string
 	clipGrads                   []int // the clip graph's inputs: parameter indices
 
 	beta1, beta2, wd float64
@@ -183,7 +182,6 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 	stepOut := []string{outLoss}
 	for _, name := range st.groups {
 		stepOut = append(stepOut, normOut+name)
-		e.stepNormNames = append(e.stepNormNames, name)
 		t, err := newTensor([]int64{1}, []float32{0})
 		if err != nil {
 			e.Close()
@@ -200,9 +198,9 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 	}
 	switch {
 	case clip && c.ClipInStep:
-		e.clipIn, e.groups = "step", st.groups
+		e.perMicro, e.groups = true, st.groups
 	case stepClips:
-		e.clipIn, e.groups, e.normsAtUpdate = "optimizer", st.groups, true
+		e.groups, e.normsAtUpdate = st.groups, true
 	case clip:
 		// The clip graph reads the gradients in the step's order (the
 		// order of the norm's sum).
@@ -211,7 +209,7 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 			e.Close()
 			return nil, fmt.Errorf("clip graph: %w", err)
 		}
-		e.clipIn, e.groups, e.clipNames = "optimizer", groups, groups
+		e.groups = groups
 		var in, out []string
 		for _, p := range st.params {
 			in = append(in, gradOpt+p.Key)
@@ -228,17 +226,23 @@ func NewEngine(tg *models.TrainGraph, c EngineConfig) (*Engine, error) {
 			return nil, err
 		}
 	}
-	og, err := buildAdamW(c.Beta1, c.Beta2, c.Eps)
-	if err != nil {
-		return nil, fmt.Errorf("optimizer graph: %w", err)
-	}
-	optIn := []string{gradOpt + "chunk", paramIn + "chunk", momIn + "chunk", velIn + "chunk", inStepSize, inLRDecay, inClip}
-	optOut := []string{paramOut + "chunk", momOut + "chunk", velOut + "chunk"}
-	if e.opt, err = openSession(og, optIn, optOut, c.Session, c.SaveGraphs, c.ScratchDir, "adamw.onnx"); err != nil {
+	if e.opt, err = openAdamW(c.Beta1, c.Beta2, c.Eps, c.Session, c.SaveGraphs); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("optimizer graph: %w", err)
 	}
 	return e, nil
+}
+
+// openAdamW builds the chunk AdamW graph and opens its session, inputs
+// and outputs in the order Update binds them.
+func openAdamW(beta1, beta2, eps float64, o runtime.Options, saveDir string) (*ort.DynamicAdvancedSession, error) {
+	og, err := buildAdamW(beta1, beta2, eps)
+	if err != nil {
+		return nil, err
+	}
+	in := []string{gradOpt + "chunk", paramIn + "chunk", momIn + "chunk", velIn + "chunk", inStepSize, inLRDecay, inClip}
+	out := []string{paramOut + "chunk", momOut + "chunk", velOut + "chunk"}
+	return openSession(og, in, out, o, saveDir, "", "adamw.onnx")
 }
 
 // flatOrder returns params grouped by clip group (in groupOrder, unknown
@@ -398,7 +402,7 @@ func (e *Engine) allocate() error {
 // indices.
 func (e *Engine) clipTensors(stepOrder []*Param) error {
 	e.coef = map[string]*ort.Tensor[float32]{}
-	for _, name := range e.clipNames {
+	for _, name := range e.groups {
 		n, err := newTensor([]int64{1}, []float32{0})
 		if err != nil {
 			return err
@@ -505,9 +509,9 @@ func (e *Engine) MicroStep(b Batch, first bool, scale float64) (StepResult, erro
 	}
 	e.micro++
 	res := StepResult{Loss: float64(e.loss.GetData()[0])}
-	if len(e.stepNormNames) > 0 {
+	if len(e.stepNorms) > 0 {
 		res.Norms = map[string]float64{}
-		for i, name := range e.stepNormNames {
+		for i, name := range e.groups {
 			res.Norms[name] = float64(e.stepNorms[i].GetData()[0])
 		}
 	}
@@ -535,14 +539,14 @@ func (e *Engine) Update(lr float64) (map[string]float64, error) {
 			ins[i] = e.gT[k]
 		}
 		var outs []ort.Value
-		for i, name := range e.clipNames {
+		for i, name := range e.groups {
 			outs = append(outs, e.clipNorms[i], e.coef[name])
 		}
 		if err := e.clip.Run(ins, outs); err != nil {
 			return nil, fmt.Errorf("gradient clipping: %w", err)
 		}
 		norms = map[string]float64{}
-		for i, name := range e.clipNames {
+		for i, name := range e.groups {
 			norms[name] = float64(e.clipNorms[i].GetData()[0])
 		}
 	}
@@ -611,7 +615,7 @@ func (e *Engine) Groups() []string { return e.groups }
 
 // ClipsPerMicroBatch reports whether norms come from MicroStep (upstream
 // loop) rather than Update.
-func (e *Engine) ClipsPerMicroBatch() bool { return e.clipIn == "step" }
+func (e *Engine) ClipsPerMicroBatch() bool { return e.perMicro }
 
 // Updates is the number of optimizer updates done.
 func (e *Engine) Updates() int { return e.updates }

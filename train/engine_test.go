@@ -48,13 +48,8 @@ func TestInPlaceAdamW(t *testing.T) {
 		if len(e.chunks) < 4 {
 			t.Fatalf("%d chunks: the test needs a parameter over several chunks and segments of both rules", len(e.chunks))
 		}
-		og, err := buildAdamW(beta1, beta2, eps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in := []string{gradOpt + "chunk", paramIn + "chunk", momIn + "chunk", velIn + "chunk", inStepSize, inLRDecay, inClip}
-		out := []string{paramOut + "chunk", momOut + "chunk", velOut + "chunk"}
-		if e.opt, err = openSession(og, in, out, runtime.Options{IntraOpThreads: threads}, "", "", "adamw.onnx"); err != nil {
+		var err error
+		if e.opt, err = openAdamW(beta1, beta2, eps, runtime.Options{IntraOpThreads: threads}, ""); err != nil {
 			t.Fatal(err)
 		}
 		clip, _ := newTensor([]int64{1}, []float32{0.75})
