@@ -368,20 +368,23 @@ func TestLearnFindHead(t *testing.T) {
 	}
 }
 
-// TestLearnOpenEntity fine-tunes a small random RoBERTa (8 heads) with new
-// fac and lin adapters (krun init), all of it trained, on OpenEntity
-// (shared/data) and scores the first 400 dev records, which training never
-// sees: the training set is train.json, test.json and the rest of dev.json.
-// max_seq_length 48 (OpenEntity rejects longer inputs, in training and in
-// the scored set alike). The baselines come from the scored examples'
-// labels: the best constant label set under the same loose micro-F1 krun
-// eval reports ({person}), and the best constant prediction under the
-// training loss (each type's dev prevalence: the mean binary entropy). A
-// model this small and random learns the mention's pronoun (he, she, they,
-// I, ... -> person) but not enough of the other types to beat {person} on
-// F1 at the task's logit > 0 threshold (docs/train.md), so the test asserts
-// what it does learn: dev BCE below the best constant's by 0.01 and a
-// micro-precision above the best constant set's by 0.2.
+// TestLearnOpenEntity fine-tunes a small random RoBERTa (H=128, 2 layers,
+// 4 heads) with new fac and lin adapters (krun init), all of it trained,
+// on OpenEntity (shared/data). Three disjoint parts: training takes
+// train.json, test.json and dev records 801-1,998 (at --max-seq-length
+// 64, which keeps 96% of them); dev records 401-800 are the --dev set
+// that picks the best checkpoint (--metric's default, micro-F1); dev
+// records 1-400 are scored once, by krun eval on the exported best
+// checkpoint (both at max_seq_length 48: OpenEntity rejects longer
+// inputs). The baselines come from the scored examples' labels: the
+// majority-class prediction per type (no type is in half the examples,
+// so it predicts no type: micro-F1 0), the best constant label set under
+// the same loose micro-F1 ({person}, the most frequent type) and the best
+// constant prediction under the training loss (each type's share of
+// positives: the mean binary entropy). The test asserts dev BCE below the
+// best constant's by 0.01, micro-F1 above the per-type majority's by 0.3
+// and above {person}'s by 0.01, and a micro-precision above {person}'s by
+// 0.2. Four seeds (docs/train.md) beat {person} by 0.022 to 0.042.
 func TestLearnOpenEntity(t *testing.T) {
 	vocab := testshared.Path(t, "data", "roberta")
 	oe := testshared.Path(t, "data", "openentity")
@@ -409,17 +412,37 @@ func TestLearnOpenEntity(t *testing.T) {
 		return path
 	}
 	dev := read("dev.json")
-	trainPath := write("train.json", append(append(read("train.json"), read("test.json")...), dev[400:]...))
-	devF := filepath.Join(work, "dev.features.arrow")
-	runKprep(t, "features", "--task", "openentity", "--in", write("dev400.json", dev[:400]), "--vocab", vocab,
-		"--max-seq-length", "48", "--out", devF, "--quiet")
-	rob := tinyRoberta(t, vocab, "--heads", "8", "--fac", filepath.Join(work, "fac.bin"), "--lin", filepath.Join(work, "lin.bin"))
+	trainPath := write("train.json", append(append(read("train.json"), read("test.json")...), dev[800:]...))
+	selectF := filepath.Join(work, "select.features.arrow")
+	scoreF := filepath.Join(work, "score.features.arrow")
+	for path, recs := range map[string][]json.RawMessage{selectF: dev[400:800], scoreF: dev[:400]} {
+		runKprep(t, "features", "--task", "openentity", "--in", write(filepath.Base(path)+".json", recs), "--vocab", vocab,
+			"--max-seq-length", "48", "--out", path, "--quiet")
+	}
+	rob := tinyRoberta(t, vocab, "--hidden-size", "128", "--heads", "4", "--intermediate-size", "256",
+		"--adapter-size", "64", "--adapter-intermediate", "128",
+		"--fac", filepath.Join(work, "fac.bin"), "--lin", filepath.Join(work, "lin.bin"))
 	out := filepath.Join(work, "run")
-	runKrun(t, "train", "--task", "openentity", "--roberta", rob, "--fac", filepath.Join(work, "fac.bin"),
+	var sum struct {
+		Hyper struct {
+			MaxSeqLength int `json:"max_seq_length"`
+		} `json:"hyperparameters"`
+		Result struct {
+			BestCheckpoint string  `json:"best_checkpoint"`
+			BestMetric     float64 `json:"best_metric"`
+		} `json:"result"`
+	}
+	js := runKrun(t, "train", "--task", "openentity", "--roberta", rob, "--fac", filepath.Join(work, "fac.bin"),
 		"--lin", filepath.Join(work, "lin.bin"), "--adapter-list", "0,1,2", "--adapter-heads", "2", "--freeze", "none",
-		"--data", trainPath, "--vocab", vocab, "--max-seq-length", "48", "--dev", devF,
-		"--eval-steps", "100", "--batch-size", "16", "--epochs", "2", "--learning-rate", "3e-3", "--warmup-steps", "50",
-		"--dropout", "0.1", "--threads", "2", "--out", out, "--quiet")
+		"--data", trainPath, "--vocab", vocab, "--max-seq-length", "64", "--dev", selectF,
+		"--eval-steps", "100", "--batch-size", "16", "--epochs", "4", "--learning-rate", "5e-4", "--warmup-steps", "50",
+		"--dropout", "0.1", "--threads", "2", "--out", out, "--quiet", "--json")
+	if err := json.Unmarshal([]byte(js), &sum); err != nil {
+		t.Fatalf("krun train --json: %v: %s", err, js)
+	}
+	if sum.Hyper.MaxSeqLength != 64 {
+		t.Errorf("summary max_seq_length %d, want --max-seq-length's 64", sum.Hyper.MaxSeqLength)
+	}
 	if keep := os.Getenv("KADAPTER_LEARN_CURVES"); keep != "" {
 		// Beside TestLearnTREx's file: <name>-openentity.svg.
 		if b, err := os.ReadFile(filepath.Join(out, "curves.svg")); err == nil {
@@ -427,14 +450,21 @@ func TestLearnOpenEntity(t *testing.T) {
 		}
 	}
 	devs := devCurve(t, out)
-	if first, last := devs[0]["loss"], devs[len(devs)-1]["loss"]; !(last < first) {
-		t.Fatalf("dev loss did not fall: %v -> %v", first, last)
+	minLoss := devs[0]["loss"]
+	for _, d := range devs {
+		minLoss = min(minLoss, d["loss"])
 	}
-	ck := lastCheckpoint(t, out)
+	if !(minLoss < devs[0]["loss"]) {
+		t.Fatalf("selection dev loss never fell below its first value %v", devs[0]["loss"])
+	}
+	ck := sum.Result.BestCheckpoint
+	if ck == "" {
+		t.Fatalf("krun train reported no best checkpoint: %s", js)
+	}
 	model := filepath.Join(work, "oe.onnx")
 	runKrun(t, "export", "--roberta", ck, "--task", "openentity", "--task-model", filepath.Join(ck, "pytorch_model.bin"),
 		"--adapter-list", "0,1,2", "--adapter-heads", "2", "--out", model)
-	m := evalJSON(t, "--task", "openentity", "--model", model, "--data", devF)
+	m := evalJSON(t, "--task", "openentity", "--model", model, "--data", scoreF)
 	mm, _ := m["metrics"].(map[string]any)
 	lm, _ := mm["loose_micro"].(map[string]any)
 	f1, ok1 := lm["f1"].(float64)
@@ -443,20 +473,46 @@ func TestLearnOpenEntity(t *testing.T) {
 	if !ok1 || !ok2 || !ok3 {
 		t.Fatalf("no loose micro-F1, precision or loss in krun eval's output: %v", m)
 	}
-	gold := metrics.GoldSets(featureLists(t, devF, "labels")["labels"])
+	gold := metrics.GoldSets(featureLists(t, scoreF, "labels")["labels"])
 	base := bestConstantSet(gold)
+	majority, _ := metrics.LooseMicro(gold, majoritySets(gold, len(features.OpenEntityLabels)))
 	bce := constantBCE(gold, len(features.OpenEntityLabels))
-	t.Logf("%d dev examples: loose micro-F1 %.3f (P %.3f, R %.3f), best constant set %v %.3f (P %.3f); dev loss %.4f -> %.4f, best constant BCE %.4f",
-		len(gold), f1, prec, lm["recall"], base.names, base.F1, base.Precision, devs[0]["loss"], loss, bce)
+	t.Logf("best checkpoint %s (selection micro-F1 %.3f); %d scored examples: loose micro-F1 %.3f (P %.3f, R %.3f), per-type majority %.3f, best constant set %v %.3f (P %.3f); loss %.4f, best constant BCE %.4f",
+		filepath.Base(ck), sum.Result.BestMetric, len(gold), f1, prec, lm["recall"], majority.F1, base.names, base.F1, base.Precision, loss, bce)
 	if loss > bce-0.01 {
 		t.Fatalf("dev loss %.4f does not beat the best constant prediction's %.4f by 0.01", loss, bce)
+	}
+	if f1 < majority.F1+0.3 {
+		t.Fatalf("dev micro-F1 %.3f does not beat the per-type majority's %.3f by 0.3", f1, majority.F1)
+	}
+	if f1 < base.F1+0.01 {
+		t.Fatalf("dev micro-F1 %.3f does not beat the best constant set's %.3f by 0.01", f1, base.F1)
 	}
 	if prec < base.Precision+0.2 {
 		t.Fatalf("dev micro-precision %.3f does not beat the best constant set's %.3f by 0.2", prec, base.Precision)
 	}
-	if f1 < base.F1-0.1 {
-		t.Fatalf("dev micro-F1 %.3f is more than 0.1 below the best constant set's %.3f", f1, base.F1)
+}
+
+// majoritySets predicts, for every example, the types present in more
+// than half of gold (each type's majority value).
+func majoritySets(gold [][]int, types int) [][]int {
+	count := make([]int, types)
+	for _, g := range gold {
+		for _, i := range g {
+			count[i]++
+		}
 	}
+	var set []int
+	for i, c := range count {
+		if 2*c > len(gold) {
+			set = append(set, i)
+		}
+	}
+	pred := make([][]int, len(gold))
+	for i := range pred {
+		pred[i] = set
+	}
+	return pred
 }
 
 type constantSet struct {

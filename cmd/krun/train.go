@@ -199,6 +199,10 @@ krun export and by the original code. See docs/train.md.`, env.Stderr)
 	if set["max-grad-norm"] {
 		h.MaxGradNorm = *clip
 	}
+	if *maxSeqLen > 0 {
+		// The summary reports the length the converters used.
+		h.MaxSeqLength = *maxSeqLen
+	}
 	for name, bad := range map[string]bool{
 		"--batch-size": h.BatchSize <= 0, "--gradient-accumulation-steps": h.Accumulation <= 0,
 		"--learning-rate": h.LearningRate <= 0, "--warmup-steps": h.WarmupSteps < 0,
