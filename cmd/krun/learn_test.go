@@ -496,19 +496,29 @@ func TestLearnOpenEntity(t *testing.T) {
 // majoritySets predicts, for every example, the types present in more
 // than half of gold (each type's majority value).
 func majoritySets(gold [][]int, types int) [][]int {
+	var set []int
+	for i, c := range typeCounts(gold, types) {
+		if 2*c > len(gold) {
+			set = append(set, i)
+		}
+	}
+	return constantPrediction(set, len(gold))
+}
+
+// typeCounts returns how many gold sets hold each of types.
+func typeCounts(gold [][]int, types int) []int {
 	count := make([]int, types)
 	for _, g := range gold {
 		for _, i := range g {
 			count[i]++
 		}
 	}
-	var set []int
-	for i, c := range count {
-		if 2*c > len(gold) {
-			set = append(set, i)
-		}
-	}
-	pred := make([][]int, len(gold))
+	return count
+}
+
+// constantPrediction predicts set for each of n examples.
+func constantPrediction(set []int, n int) [][]int {
+	pred := make([][]int, n)
 	for i := range pred {
 		pred[i] = set
 	}
@@ -525,7 +535,6 @@ type constantSet struct {
 func bestConstantSet(gold [][]int) constantSet {
 	labels := features.OpenEntityLabels
 	var best constantSet
-	pred := make([][]int, len(gold))
 	for mask := 1; mask < 1<<len(labels); mask++ {
 		var set []int
 		var names []string
@@ -535,10 +544,7 @@ func bestConstantSet(gold [][]int) constantSet {
 				names = append(names, labels[i])
 			}
 		}
-		for i := range pred {
-			pred[i] = set
-		}
-		if r, _ := metrics.LooseMicro(gold, pred); r.F1 > best.F1 {
+		if r, _ := metrics.LooseMicro(gold, constantPrediction(set, len(gold))); r.F1 > best.F1 {
 			best = constantSet{names, r}
 		}
 	}
@@ -549,15 +555,9 @@ func bestConstantSet(gold [][]int) constantSet {
 // constant prediction, each type's share of positives in gold: the mean
 // binary entropy of those shares.
 func constantBCE(gold [][]int, types int) float64 {
-	pos := make([]float64, types)
-	for _, g := range gold {
-		for _, i := range g {
-			pos[i]++
-		}
-	}
 	var s float64
-	for _, c := range pos {
-		if p := c / float64(len(gold)); p > 0 && p < 1 {
+	for _, c := range typeCounts(gold, types) {
+		if p := float64(c) / float64(len(gold)); p > 0 && p < 1 {
 			s -= p*math.Log(p) + (1-p)*math.Log(1-p)
 		}
 	}
